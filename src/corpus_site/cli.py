@@ -1,0 +1,96 @@
+"""Arguments → build(); the messages people read."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from corpus_site import __version__
+from corpus_site.build import BuildError, BuildResult, build
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="corpus-site", description="Read a multilingual text corpus as a static website.")
+    main.add_argument("--version", action="version", version=f"corpus-site {__version__}")
+    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    build_cmd = commands.add_parser("build", help="build the site from a folder of seeds", description="Build the site from a folder of seeds.")
+    build_cmd.add_argument("seeds", nargs="?", default="seeds", type=Path, metavar="SEEDS", help="folder of .txt/.md/.markdown seeds (default: seeds/)")
+    build_cmd.add_argument("-o", "--out", default="site", type=Path, metavar="OUT", help="output folder (default: site/)")
+    build_cmd.add_argument("--templates", type=Path, metavar="DIR", help="folder of templates that override ours one by one")
+    build_cmd.add_argument("--strict", action="store_true", help="exit non-zero if any file was skipped or any warning was given")
+    loudness = build_cmd.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    loudness.add_argument("-v", "--verbose", action="store_true", help="also list every warning and ignored file")
+    return main
+
+
+class ProgressBar:
+    """A one-line bar on a terminal; silent when stderr is not one."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled and stream.isatty()
+        self.shown = False
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total < 50 or (done % max(1, total // 200) and done != total):
+            return
+        width = 30
+        filled = width * done // total
+        self.stream.write(f"\r{stage:<7} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    bar = ProgressBar(sys.stderr, enabled=not args.quiet)
+    try:
+        result = build(args.seeds, args.out, templates=args.templates, progress=bar)
+    except BuildError as error:
+        bar.clear()
+        print(f"corpus-site: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        bar.clear()
+        print("corpus-site: interrupted; the previous site is unchanged", file=sys.stderr)
+        return 130
+    bar.clear()
+    report(result, args.out, verbose=args.verbose, quiet=args.quiet)
+    corpus = result.corpus
+    if args.strict and (corpus.skipped or corpus.warnings):
+        print(f"corpus-site: --strict: {len(corpus.skipped)} skipped, {len(corpus.warnings)} warnings", file=sys.stderr)
+        return 1
+    return 0
+
+
+def report(result: BuildResult, out: Path, *, verbose: bool, quiet: bool) -> None:
+    """Warnings and skips (all with -v, a sample otherwise), then one summary line."""
+    corpus = result.corpus
+    if not quiet:
+        limit = None if verbose else 10
+        lines = [f"warning: {problem}" for problem in corpus.warnings]
+        lines += [f"skipped: {item.source}: {item.reason}" for item in corpus.skipped]
+        for line in lines[:limit]:
+            print(line, file=sys.stderr)
+        if limit is not None and len(lines) > limit:
+            print(f"… and {len(lines) - limit} more (see -v, or the skipped list on the index page)", file=sys.stderr)
+        if verbose:
+            for source in corpus.ignored:
+                print(f"ignored: {source}: not a .txt, .md or .markdown file", file=sys.stderr)
+    if quiet:
+        return
+    documents = len(corpus.documents)
+    print(
+        f"Built {out}/: {documents} document{'s' * (documents != 1)}, "
+        f"{len(result.languages)} language{'s' * (len(result.languages) != 1)} ({', '.join(result.languages)}), "
+        f"{len(corpus.skipped)} skipped, {len(corpus.warnings)} warning{'s' * (len(corpus.warnings) != 1)} "
+        f"in {result.seconds:.2f} s"
+    )

@@ -1,0 +1,152 @@
+"""{path: bytes} → the output folder, swapped in whole so a failed build leaves the old site."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+MANIFEST = ".corpus-site.json"  # marks a folder corpus-site made and lists the files it wrote
+_STAGING_MARK = ".corpus-site-staging"
+_RENAME_EXCHANGE = 2
+
+
+class OutputError(Exception):
+    """The output folder cannot be used; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteStats:
+    """How many files were written anew, kept unchanged, and carried over from the user."""
+
+    written: int
+    unchanged: int
+    kept_user_files: tuple[str, ...]
+
+
+def check_output(out: Path, seeds: Path) -> None:
+    """Refuse an output folder that is a file, someone else's, or tangled with the seeds."""
+    out_abs, seeds_abs = out.resolve(), seeds.resolve()
+    if out_abs == seeds_abs or out_abs.is_relative_to(seeds_abs):
+        raise OutputError(f"the output folder {out} is inside the seeds folder {seeds}; choose an output folder outside it")
+    if seeds_abs.is_relative_to(out_abs):
+        raise OutputError(f"the seeds folder {seeds} is inside the output folder {out}; choose another output folder")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} is a file, not a folder; give -o a folder path")
+    if out.is_dir() and not (out / MANIFEST).is_file() and any(out.iterdir()):
+        raise OutputError(
+            f"{out} is not empty and was not made by corpus-site; choose a new or empty folder with -o "
+            "(corpus-site never deletes files it did not write)"
+        )
+
+
+def write_site(out: Path, files: dict[str, bytes]) -> WriteStats:
+    """Write `files` into a staging folder beside `out`, then swap it in."""
+    staging = out.parent / f".{out.name}.corpus-site-new"
+    _remove_stale_staging(staging)
+    staging.mkdir(parents=True)
+    (staging / _STAGING_MARK).touch()
+    previous = _manifest(out)
+    written = unchanged = 0
+    for relative in sorted(files):
+        _refuse_escape(relative)
+        target = staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if _reuse_if_same(out / relative, target, files[relative]):
+            unchanged += 1
+            continue
+        target.write_bytes(files[relative])
+        written += 1
+    kept = _carry_user_files(out, staging, previous, files)
+    manifest = {"generator": "corpus-site", "files": sorted(files)}
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=0) + "\n", encoding="utf-8")
+    (staging / _STAGING_MARK).unlink()
+    _swap_in(staging, out)
+    return WriteStats(written, unchanged, tuple(kept))
+
+
+def _refuse_escape(relative: str) -> None:
+    parts = relative.split("/")
+    if relative.startswith("/") or "\\" in relative or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"refusing to write outside the output folder: {relative!r}")
+
+
+def _remove_stale_staging(staging: Path) -> None:
+    """A staging folder left by an interrupted build is ours only if it carries our mark."""
+    if not staging.exists():
+        return
+    if (staging / _STAGING_MARK).exists() or (staging / MANIFEST).exists():
+        shutil.rmtree(staging)
+    else:
+        raise OutputError(f"{staging} exists and was not made by corpus-site; move it away and build again")
+
+
+def _manifest(out: Path) -> set[str]:
+    try:
+        return set(json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
+def _reuse_if_same(old: Path, target: Path, content: bytes) -> bool:
+    """Hard-link an identical old file, so its modification time (and rsync) stay put."""
+    try:
+        if old.is_symlink() or old.stat().st_size != len(content) or old.read_bytes() != content:
+            return False
+        os.link(old, target)
+        return True
+    except OSError:
+        return False
+
+
+def _carry_user_files(out: Path, staging: Path, previous: set[str], files: dict[str, bytes]) -> list[str]:
+    """Files someone added to the output folder stay there: we only replace what we wrote."""
+    kept: list[str] = []
+    if not out.is_dir():
+        return kept
+    for path in sorted(out.rglob("*")):
+        relative = path.relative_to(out).as_posix()
+        if path.is_dir() or relative == MANIFEST or relative in previous or relative in files:
+            continue
+        target = staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, target, follow_symlinks=False)
+        except OSError:
+            shutil.copy2(path, target, follow_symlinks=False)
+        kept.append(relative)
+    return kept
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Exchange the folders in one step where the kernel allows it, else two quick renames."""
+    if not out.exists():
+        os.rename(staging, out)
+        return
+    if _exchange(staging, out):
+        shutil.rmtree(staging)
+        return
+    old = out.parent / f".{out.name}.corpus-site-old"
+    if old.exists():
+        shutil.rmtree(old)
+    os.rename(out, old)
+    os.rename(staging, out)
+    shutil.rmtree(old)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Linux renameat2(RENAME_EXCHANGE): both names stay valid at every instant."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd = -100
+    result = renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), _RENAME_EXCHANGE)
+    return bool(result == 0)
