@@ -18,12 +18,14 @@ SENTENCES = {
     "it": "Il cane corre nel parco ogni mattina con il suo padrone.",
     "nl": "De hond rent elke ochtend met zijn baasje door het park.",
     "ru": "Собака каждое утро бегает по парку вместе со своим хозяином.",
+    "bg": "Кучето тича в парка всяка сутрин заедно със своя стопанин.",
     "uk": "Собака щоранку бігає парком разом зі своїм господарем, і це їй дуже подобається.",
     "ar": "يركض الكلب في الحديقة كل صباح مع صاحبه.",
     "fa": "سگ هر روز صبح با صاحبش در پارک می‌دود و خیلی خوشحال است.",
     "ja": "犬は毎朝飼い主と一緒に公園を走ります。",
     "ko": "개는 매일 아침 주인과 함께 공원을 달립니다.",
     "hi": "कुत्ता हर सुबह अपने मालिक के साथ पार्क में दौड़ता है।",
+    "mr": "कुत्रा दररोज सकाळी आपल्या मालकासोबत बागेत धावतो.",
     "el": "Ο σκύλος τρέχει στο πάρκο κάθε πρωί με τον ιδιοκτήτη του.",
     "he": "הכלב רץ בפארק כל בוקר עם הבעלים שלו.",
     "zh": "这只狗每天早上和主人一起在公园里跑步。",
@@ -58,11 +60,12 @@ PHRASES = {
            "आज मौसम बहुत अच्छा है", "कल हम साथ खाना खाएंगे", "वह एक स्कूल में काम करती है"],
     "ja": ["手伝ってくれてありがとう", "駅はどこですか", "鍵が見つかりません",
            "今日はいい天気です", "明日一緒に晩ご飯を食べよう", "彼女は学校で働いています"],
-    "zh": ["非常感谢你的帮助", "火车站在哪里", "我找不到我的钥匙", "今天天气很好", "明天我们一起吃饭", "她在一所学校工作"],
+    "zh": ["非常感谢你的帮助", "火车站在哪里", "我找不到我的钥匙",
+           "今天天气很好", "明天我们一起吃饭", "她在一所学校工作"],
     "ko": ["도와주셔서 감사합니다", "기차역이 어디에 있어요", "열쇠를 찾을 수 없어요",
            "오늘 날씨가 좋네요", "내일 같이 저녁 먹어요", "그녀는 학교에서 일해요"],
 }  # fmt: skip
-ACCURACY_FLOOR = 0.9  # measured 0.96 (75/78) with langdetect 1.0.9
+ACCURACY_FLOOR = 0.9  # measured 98.7 % (77/78) with langdetect 1.0.9; plain seeded langdetect: 96.2 %
 
 
 def paragraphs(text: str) -> list[str]:
@@ -121,6 +124,15 @@ def test_short_blocks_lean_on_the_nearest_judged_block() -> None:
     assert tag_blocks(["Hola", "gracias"]) == ("es", "es")  # nothing judgeable: the whole text decides
 
 
+def test_short_unsure_latin_block_leans_on_the_document() -> None:
+    phrase = "vamos jantar juntos amanhã"  # alone, langdetect says lt (p = 0.86) with pt behind it
+    assert tag_blocks(["Combinamos de sair com os amigos da faculdade no sábado à noite.", phrase]) == ("pt", "pt")
+
+
+def test_han_is_never_korean() -> None:
+    assert tag_blocks(["明天我们一起吃饭"]) == ("zh",)  # plain langdetect: ko
+
+
 def test_short_han_takes_a_japanese_neighbour_and_otherwise_is_chinese() -> None:
     assert tag_blocks([SENTENCES["ja"], "概要"]) == ("ja", "ja")
     assert tag_blocks([EN, "相关文章"]) == ("en", "zh")
@@ -135,14 +147,16 @@ def test_declared_language_wins_within_its_script() -> None:
 
 
 def test_deterministic_within_and_across_processes() -> None:
-    texts = [phrase for phrases in PHRASES.values() for phrase in phrases[:2]] + ["ok", "ciao bella", "ja nee"]
+    # Unseeded, langdetect gave a different answer for some of these in 4 of 6 processes.
+    pairs = ["ok thanks", "ciao bella", "ja nee", "bon voyage", "no problem", "casa blanca", "vamos jantar"]
+    texts = [phrase for phrases in PHRASES.values() for phrase in phrases] + pairs
     assert tag_blocks(texts) == tag_blocks(texts)
     script = "import sys\nfrom corpus_site.langtag import tag_blocks\nprint([tag_blocks([t]) for t in sys.argv[1:]])"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONHASHSEED": "random"}
     runs = {subprocess.run([sys.executable, "-c", script, *texts], capture_output=True, text=True, env=env,
                            check=True).stdout for _ in range(2)}  # fmt: skip
     assert len(runs) == 1
-    assert "('en',)" in runs.pop()
+    assert runs.pop().count("('en',)") >= 5
 
 
 def test_shares_sum_to_one_with_the_majority_first() -> None:

@@ -41,7 +41,14 @@ def data_dir(name: str) -> Path:
     return packaged if packaged.is_dir() else PACKAGE_DIR.parents[1] / name
 
 
-def build(seeds: Path, out: Path, *, templates: Path | None = None, progress: Progress | None = None) -> BuildResult:
+def build(
+    seeds: Path,
+    out: Path,
+    *,
+    templates: Path | None = None,
+    base_url: str | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
     """Load every seed, render the site and swap it into `out`."""
     started = time.perf_counter()
     if not seeds.is_dir():
@@ -65,7 +72,7 @@ def build(seeds: Path, out: Path, *, templates: Path | None = None, progress: Pr
             progress("render", done, total)
 
     try:
-        files = render_site(site, env, rendered)
+        files = render_site(site, env, rendered, base_url=base_url)
     except TemplateSyntaxError as error:
         raise BuildError(f"{error.filename or error.name}:{error.lineno}: template error: {error.message}") from None
     except TemplateError as error:

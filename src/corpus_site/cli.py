@@ -19,6 +19,7 @@ def parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("seeds", nargs="?", default="seeds", type=Path, metavar="SEEDS", help="folder of .txt/.md/.markdown seeds (default: seeds/)")
     build_cmd.add_argument("-o", "--out", default="site", type=Path, metavar="OUT", help="output folder (default: site/)")
     build_cmd.add_argument("--templates", type=Path, metavar="DIR", help="folder of templates that override ours one by one")
+    build_cmd.add_argument("--base-url", metavar="URL", help="public address of the site: absolute canonical links, sitemap.xml, robots.txt")
     build_cmd.add_argument("--strict", action="store_true", help="exit non-zero if any file was skipped or any warning was given")
     loudness = build_cmd.add_mutually_exclusive_group()
     loudness.add_argument("-q", "--quiet", action="store_true", help="print only errors")
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     try:
-        result = build(args.seeds, args.out, templates=args.templates, progress=bar)
+        result = build(args.seeds, args.out, templates=args.templates, base_url=args.base_url, progress=bar)
     except BuildError as error:
         bar.clear()
         print(f"corpus-site: error: {error}", file=sys.stderr)

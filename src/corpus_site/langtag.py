@@ -11,26 +11,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from langdetect.detector_factory import (  # type: ignore[import-untyped]
-    PROFILES_DIRECTORY,
-    DetectorFactory,
-)
-from langdetect.lang_detect_exception import LangDetectException  # type: ignore[import-untyped]
+from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+from langdetect.lang_detect_exception import LangDetectException
 
 UNDETERMINED = "und"
 
-# langdetect itself is only ever asked to choose among the languages of one writing system, with
-# a prior: its known confusions (Chinese read as Korean, Russian as Macedonian/Bulgarian/Ukrainian,
-# Hindi as Marathi) are between languages the script or the prior already tells apart.
+# langdetect itself is only ever asked to choose among the languages of one writing system: its
+# known confusions (Chinese read as Korean, Russian as Macedonian/Bulgarian/Ukrainian, Hindi as
+# Marathi) are between languages the script, or a preference for its most written language, tells apart.
 _LATIN = "af ca cs cy da de en es et fi fr hr hu id it lt lv nl no pl pt ro sk sl so sq sv sw tl tr vi"
-_PRIORS: dict[str, dict[str, float]] = {
-    "Latin": dict.fromkeys(_LATIN.split(), 1.0),
-    # ru and hi dominate the text written in their scripts; a neighbour must be ~4x likelier to win.
-    "Cyrillic": {"ru": 4.0, "uk": 1.0, "bg": 1.0, "mk": 1.0},
-    "Arabic": {"ar": 1.0, "fa": 1.0, "ur": 1.0},
-    "Devanagari": {"hi": 4.0, "mr": 1.0, "ne": 1.0},
+_LANGS = {
+    "Latin": tuple(_LATIN.split()),
+    "Cyrillic": ("ru", "uk", "bg", "mk"),
+    "Arabic": ("ar", "fa", "ur"),
+    "Devanagari": ("hi", "mr", "ne"),
 }
-_FALLBACK = {"Cyrillic": "ru", "Arabic": "ar", "Devanagari": "hi"}
+# Where one language writes most of a script's text, a neighbour must win all of langdetect's
+# trials; a prior over languages does not do it, since each trial's posterior saturates anyway.
+_PREFERRED = {"Cyrillic": "ru", "Arabic": "ar", "Devanagari": "hi"}
 # Scripts written by (nearly) one language settle it without asking langdetect.
 _SETTLES = {
     "Han": "zh", "Kana": "ja", "Hangul": "ko", "Hebrew": "he", "Greek": "el", "Thai": "th",
@@ -40,7 +38,7 @@ _SETTLES = {
     "Khmer": "km", "Thaana": "dv", "Syriac": "syr",
 }  # fmt: skip
 _LANG_SCRIPTS: dict[str, frozenset[str]] = {
-    **{lang: frozenset({script}) for script, prior in _PRIORS.items() for lang in prior},
+    **{lang: frozenset({script}) for script, langs in _LANGS.items() for lang in langs},
     **{lang: frozenset({script}) for script, lang in _SETTLES.items()},
     "ja": frozenset({"Kana", "Han"}),
     "sr": frozenset({"Cyrillic", "Latin"}),
@@ -57,8 +55,9 @@ _MIN_LETTERS = {"Latin": 20, "Cyrillic": 10, "Arabic": 10, "Devanagari": 10, "Ka
 _MIN_SETTLED = 4  # e.g. four Han characters, or a Greek word
 _CJK_WEIGHT = 3  # one Han/Kana/Hangul character carries about a Latin word's worth of letters
 _SCRIPTLESS = 4  # weighted letters below which a block does not even show its script ("α = 0.5")
-_SAMPLE = 1000  # characters handed to langdetect: enough for 99 %+, and bounds the time per block
-_UNSURE, _SHORT = 0.9, 60  # a short Latin block below this probability leans on its document
+_SAMPLE = 500  # characters handed to langdetect: ~80 words, where it is right 99 %+; bounds the time per block
+_UNSURE = 0.9  # below this langdetect's seven trials disagree
+_SHORT = 60  # a Latin block this short and unsure leans on its document's main Latin language
 
 _RANGES = sorted([
     (0x0041, 0x024F, "Latin"), (0x1E00, 0x1EFF, "Latin"), (0x2C60, 0x2C7F, "Latin"),
@@ -121,7 +120,7 @@ def tag_blocks(texts: Sequence[str], declared: str | None = None) -> tuple[str, 
 
 
 def language_shares(texts: Sequence[str], langs: Sequence[str]) -> tuple[tuple[str, float], ...]:
-    """Each language's share of the document's text (by voting characters), largest first, rounded to 3 places, summing to ~1."""
+    """Each language's share of the text by voting characters, largest first, rounded to 3 places, summing to ~1."""
     weights: Counter[str] = Counter()
     for text, lang in zip(texts, langs, strict=True):
         weights[lang] += _judge(_clean(text)).weight
@@ -133,11 +132,11 @@ def language_shares(texts: Sequence[str], langs: Sequence[str]) -> tuple[tuple[s
 
 
 _DEPRECATED = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv"}
-_TAG = re.compile(r"(?:[a-z]{2,3}|und)(?:-[a-z0-9]{1,8})*")
+_TAG = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*")  # a language, then script, region, variants
 
 
 def normalise_code(code: str) -> str | None:
-    """A user-given or langdetect code ('pt-BR', 'zh-cn', 'PT', 'en_US') as BCP 47 ('pt-BR', 'zh', 'pt', 'en-US'); None if not a plausible tag."""
+    """A user's or langdetect's code ('pt-BR', 'zh-cn', 'PT', 'en_US') as BCP 47; None if not a plausible tag."""
     tag = code.strip().replace("_", "-").lower()
     if not _TAG.fullmatch(tag):
         return None
@@ -154,8 +153,8 @@ def normalise_code(code: str) -> str | None:
     return "-".join(parts)
 
 
-_RTL_LANGS = frozenset("ar he fa ur ps yi dv ckb sd ug syr arc azb prs pnb ks bal mzn glk lrc sdh".split())
-_RTL_SCRIPTS = frozenset("Arab Hebr Thaa Syrc Nkoo Adlm Rohg Samr Mand".split())
+_RTL_LANGS = frozenset("ar he fa ur ps yi dv ckb sd ug syr arc azb prs pnb ks bal mzn glk lrc sdh".split())  # noqa: SIM905
+_RTL_SCRIPTS = frozenset("Arab Hebr Thaa Syrc Nkoo Adlm Rohg Samr Mand".split())  # noqa: SIM905
 
 
 def text_direction(code: str) -> str:
@@ -192,9 +191,9 @@ def _fill(i: int, judged: list[_Judgement], settled: list[str | None], whole: st
     """Block i's tag: its own if settled, else the nearest fitting settled neighbour (before, then after)."""
     if own := settled[i]:
         return own
-    for k in [*range(i - 1, -1, -1), *range(i + 1, len(settled))]:
-        if (lang := settled[k]) and _fits(lang, judged[i]):
-            return lang
+    for neighbour in [*reversed(settled[:i]), *settled[i + 1 :]]:
+        if neighbour and _fits(neighbour, judged[i]):
+            return neighbour
     if whole and whole != UNDETERMINED and _fits(whole, judged[i]):
         return whole
     return judged[i].lang
@@ -220,6 +219,7 @@ def _lean_on_document(judged: list[_Judgement], settled: list[str | None]) -> No
             settled[i] = main
 
 
+@lru_cache(maxsize=16384)  # tag_blocks and language_shares see the same texts, one after the other
 def _clean(text: str) -> str:
     """The voting characters of `text`: letters and their marks, everything else a single space."""
     text = _NOISE.sub(" ", text)
@@ -260,12 +260,17 @@ def _judge(cleaned: str) -> _Judgement:
             script = "Han"
     letters = counts[script] if script != "Kana" else counts["Kana"] + counts["Han"]
     confident = letters >= _MIN_LETTERS.get(script, _MIN_SETTLED)
-    if script not in _PRIORS:
+    if script not in _LANGS:
         return _Judgement(_SETTLES.get(script, UNDETERMINED), script, weight, confident and script in _SETTLES)
+    preferred = _PREFERRED.get(script)
+    if preferred and not confident:  # too few letters to tell the script's languages apart
+        return _Judgement(preferred, script, weight, False)
     # Only the main script's letters go to langdetect: a Chinese name must not sway an English verdict.
-    sample = " ".join("".join(ch if _kind(ch) in (script, "") else " " for ch in cleaned).split())
+    sample = " ".join("".join(ch if _kind(ch) in (script, "") else " " for ch in cleaned[: 4 * _SAMPLE]).split())
     candidates = _detect(sample[:_SAMPLE], script)
-    lang = candidates[0][0] if candidates else _FALLBACK.get(script, UNDETERMINED)
+    lang = candidates[0][0] if candidates else preferred or UNDETERMINED
+    if preferred and candidates and candidates[0][1] < _UNSURE:
+        lang = preferred
     return _Judgement(lang, script, weight, confident and lang != UNDETERMINED, candidates)
 
 
@@ -290,7 +295,7 @@ def _get_factory() -> DetectorFactory:
 def _detect(sample: str, script: str) -> tuple[tuple[str, float], ...]:
     """langdetect's candidates for `sample`, restricted to the languages of `script`, best first."""
     detector = _get_factory().create()
-    detector.set_prior_map(_PRIORS[script])
+    detector.set_prior_map(dict.fromkeys(_LANGS[script], 1.0))
     detector.append(sample)
     try:
         found = detector.get_probabilities()

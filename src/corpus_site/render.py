@@ -11,7 +11,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from corpus_site import __version__
+from corpus_site import __version__, overview, publish
 from corpus_site.langtag import text_direction
 from corpus_site.markup import is_safe_link
 from corpus_site.records import Block, Document
@@ -36,7 +36,7 @@ def environment(template_dirs: Sequence[Path]) -> Environment:
     )
     env.filters.update(pick=pick, block_html=block_html, lang_name=language_name, text_dir=text_direction, lang_attrs=lang_attrs)
     env.tests["safe_link"] = is_safe_link
-    env.globals.update(ui_lang=UI_LANG, version=__version__, doc_url=doc_url, lang_url=lang_url)
+    env.globals.update(absolute=publish.absolute, ui_lang=UI_LANG, version=__version__, doc_url=doc_url, lang_url=lang_url)
     return env
 
 
@@ -63,48 +63,66 @@ def block_html(block: Block, page_lang: str) -> Markup:
     return Markup(_FIRST_TAG.sub(lambda match: f"<{match[1]}{attrs}", block.html, count=1))
 
 
-def render_site(site: Site, env: Environment, progress: Callable[[int], None] | None = None) -> Output:
-    """Every page of the site, plus the machine-readable export."""
+def render_site(
+    site: Site, env: Environment, progress: Callable[[int], None] | None = None, *, base_url: str | None = None
+) -> Output:
+    """Every page of the site, plus the machine-readable exports and feeds."""
     output: Output = {}
-    output.update(_pages(site, env, progress))
-    output["corpus.json"] = corpus_json(site)
+    output.update(_pages(site, env, progress, base_url))
+    entries = [_document_entry(document) for document in site.documents]
+    output["corpus.json"] = corpus_json(site, entries)
+    output["corpus.jsonl"] = publish.corpus_jsonl(entries)
+    output.update(publish.feed_files(site, base_url))
+    if base_url:
+        output["sitemap.xml"] = publish.sitemap(site, base_url, alternates={})
+        output["robots.txt"] = publish.robots(base_url)
     return output
 
 
-def _pages(site: Site, env: Environment, progress: Callable[[int], None] | None) -> Iterator[tuple[str, bytes]]:
+def _pages(
+    site: Site, env: Environment, progress: Callable[[int], None] | None, base_url: str | None
+) -> Iterator[tuple[str, bytes]]:
     by_id = site.by_id()
-    shared = {"site": site, "languages": site.languages, "skipped": site.corpus.skipped}
-    yield "index.html", _render(env, "index.html", root="", page_lang=UI_LANG, **shared, by_id=by_id)
+    shared = {"site": site, "languages": site.languages, "skipped": site.corpus.skipped, "base_url": base_url}
+
+    def page(path: str, template: str, **context: Any) -> tuple[str, bytes]:
+        root = "../" * path.count("/")
+        return path, _render(env, template, root=root, page_path=path, **shared, **context)
+
+    yield page("index.html", "index.html", page_lang=UI_LANG, by_id=by_id)
+    yield page("404.html", "404.html", page_lang=UI_LANG)
+    charts = overview.charts(site)
+    total_words = sum(document.words for document in site.documents)
+    yield page("overview.html", "overview.html", page_lang=UI_LANG, charts=charts, total_words=total_words)
     for language in site.languages:
-        yield (
-            lang_url(language.code),
-            _render(env, "lang.html", root="../", page_lang=UI_LANG, language=language, by_id=by_id, **shared),
-        )
+        yield page(lang_url(language.code), "lang.html", page_lang=UI_LANG, language=language, by_id=by_id)
     documents = site.documents
     for index, document in enumerate(documents):
         previous = documents[index - 1] if index > 0 else None
         following = documents[index + 1] if index + 1 < len(documents) else None
-        yield (
-            doc_url(document.id),
-            _render(
-                env, "doc.html", root="../", page_lang=document.primary_lang, doc=document,
-                previous=previous, next=following, **shared,
-            ),
+        yield page(
+            doc_url(document.id), "doc.html", page_lang=document.primary_lang, doc=document,
+            previous=previous, next=following, og_type="article",
         )  # fmt: skip
-        yield f"docs/{document.id}.txt", document.text.encode()
+        yield f"docs/{document.id}.txt", cleaned_text(document).encode()
         if progress:
             progress(1)
+
+
+def cleaned_text(document: Document) -> str:
+    """The document's text block by block, without front matter or markup."""
+    return "\n\n".join(block.text for block in document.blocks if block.text) + "\n"
 
 
 def _render(env: Environment, name: str, **context: Any) -> bytes:
     return env.get_template(name).render(**context).encode()
 
 
-def corpus_json(site: Site) -> bytes:
+def corpus_json(site: Site, entries: list[dict[str, Any]] | None = None) -> bytes:
     """The machine-readable export other tools (and the tests) read."""
     data = {
         "generator": f"corpus-site {__version__}",
-        "documents": [_document_entry(document) for document in site.documents],
+        "documents": entries if entries is not None else [_document_entry(document) for document in site.documents],
         "skipped": [{"source": item.source, "reason": item.reason} for item in site.corpus.skipped],
     }
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode()

@@ -1,0 +1,123 @@
+"""Site → corpus statistics and their charts as inline SVG (drawn at build time, no JavaScript)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+from html import escape
+
+from markupsafe import Markup
+
+from corpus_site.site import Site
+
+_URLISH = re.compile(r"\S+://\S+|www\.\S+|\S+@\S+|@\w+|#\w+")
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
+_ELISION = re.compile(r"^(?:[cdjlmnst]|qu|dell|all|dall|nell|sull)['’]")  # l'alignement → alignement
+_CJK_LANGS = {"zh", "ja"}  # written without spaces: frequent words are approximated by character pairs
+TOP_WORDS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """One chart: its title, the SVG drawing, and the same numbers as table rows."""
+
+    id: str
+    title: str
+    svg: Markup
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    lang: str | None = None
+
+
+@cache
+def stopwords(lang: str) -> frozenset[str]:
+    """stopwords-iso's list for the language (empty where it has none)."""
+    import stopwordsiso  # imported late: only the overview page needs it
+
+    base = lang.split("-")[0]
+    return frozenset(stopwordsiso.stopwords(base)) if stopwordsiso.has_lang(base) else frozenset()
+
+
+def content_words(text: str, lang: str) -> list[str]:
+    """Words of `text` worth counting: no stop words, numbers, handles or links."""
+    text = _URLISH.sub(" ", text)
+    stop = stopwords(lang)
+    if lang.split("-")[0] in _CJK_LANGS:
+        pairs = [run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
+        return [pair for pair in pairs if pair not in stop and not any(char in stop for char in pair)]
+    words = (_ELISION.sub("", match.lower()) for match in _WORD.findall(text))
+    return [word for word in words if len(word) > 2 and word not in stop]
+
+
+def charts(site: Site) -> tuple[Chart, ...]:
+    """The overview's charts: languages, time, and frequent words per language."""
+    result = [_language_chart(site), _time_chart(site)]
+    counts: dict[str, Counter[str]] = {}
+    for document in site.documents:
+        for block in document.blocks:
+            counts.setdefault(block.lang, Counter()).update(content_words(block.text, block.lang))
+    for language in site.languages:
+        top = sorted(counts.get(language.code, Counter()).items(), key=lambda item: (-item[1], item[0]))[:TOP_WORDS]
+        if top:
+            result.append(
+                Chart(
+                    id=f"words-{language.code}",
+                    title=f"Most frequent content words: {language.name}",
+                    svg=bar_chart([(word, count) for word, count in top], lang=language.code),
+                    columns=("Word", "Occurrences"),
+                    rows=tuple((word, str(count)) for word, count in top),
+                    lang=language.code,
+                )
+            )
+    return tuple(result)
+
+
+def _language_chart(site: Site) -> Chart:
+    rows = [(language.name, len(language.primary), language.words) for language in site.languages]
+    return Chart(
+        id="languages",
+        title="Documents and words per language",
+        svg=bar_chart([(name, words) for name, _, words in rows], unit="words"),
+        columns=("Language", "Documents", "Words"),
+        rows=tuple((name, str(documents), str(words)) for name, documents, words in rows),
+    )
+
+
+def _time_chart(site: Site) -> Chart:
+    months = Counter(document.metadata.date[:7] for document in site.documents if document.metadata.date)
+    undated = sum(1 for document in site.documents if not document.metadata.date)
+    items = sorted(months.items())
+    rows = [(month, str(count)) for month, count in items] + ([("undated", str(undated))] if undated else [])
+    return Chart(
+        id="time",
+        title="Documents over time (by month)",
+        svg=bar_chart(items + ([("undated", undated)] if undated else []), unit="documents"),
+        columns=("Month", "Documents"),
+        rows=tuple(rows),
+    )
+
+
+def bar_chart(items: list[tuple[str, int]], unit: str = "", lang: str | None = None) -> Markup:
+    """Horizontal bars with labels and values; decorative for assistive technology (the table carries the data)."""
+    row, label_width, bar_width = 26, 170, 330
+    height = max(row, row * len(items))
+    peak = max((value for _, value in items), default=0) or 1
+    lang_attr = f' lang="{escape(lang)}"' if lang else ""
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {label_width + bar_width + 90} {height}" width="100%" '
+        f'aria-hidden="true" focusable="false"{lang_attr}>'
+    ]
+    for index, (label, value) in enumerate(items):
+        y = index * row
+        width = max(1, round(bar_width * value / peak))
+        shown = label if len(label) <= 22 else label[:21] + "…"
+        parts.append(
+            f'<text class="chart-label" x="{label_width - 8}" y="{y + 17}" text-anchor="end">{escape(shown)}</text>'
+            f'<rect class="chart-bar" x="{label_width}" y="{y + 5}" width="{width}" height="{row - 10}" rx="2"></rect>'
+            f'<text class="chart-value" x="{label_width + width + 6}" y="{y + 17}">{value:,}{" " + unit if unit and index == 0 else ""}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -1,0 +1,130 @@
+"""Site → the files a publisher needs: Atom feeds, sitemap, robots.txt, JSON Lines, 404 support."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from urllib.parse import quote, urljoin
+from xml.etree import ElementTree as ET
+
+from corpus_site import __version__
+from corpus_site.records import Document
+from corpus_site.site import Site, doc_url, lang_url
+
+ATOM = "http://www.w3.org/2005/Atom"
+SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+XHTML = "http://www.w3.org/1999/xhtml"
+_EPOCH = "1970-01-01T00:00:00Z"
+_NAMESPACE = uuid.UUID("8f0b8a52-3c55-4e5e-9a55-6d1f9a3c2b10")  # ours: stable Atom ids from content hashes
+
+Alternates = Mapping[str, Iterable[tuple[str, str]]]  # document id → (lang, url relative to OUT) of each version
+
+
+def absolute(base_url: str | None, path: str) -> str:
+    """`path` (relative to OUT) under the base URL, or unchanged without one."""
+    if not base_url:
+        return path
+    return urljoin(base_url.rstrip("/") + "/", quote(path))
+
+
+def feed_files(site: Site, base_url: str | None) -> dict[str, bytes]:
+    """feed.xml for the whole corpus and lang/<code>.xml for each language."""
+    files = {"feed.xml": atom_feed(site.documents, "Corpus", "feed.xml", "", base_url)}
+    by_id = site.by_id()
+    for language in site.languages:
+        documents = [by_id[doc_id] for doc_id in language.primary]
+        path = lang_url(language.code).replace(".html", ".xml")
+        files[path] = atom_feed(documents, f"Corpus: {language.name}", path, "../", base_url, language.code)
+    return files
+
+
+def _sort_key(document: Document) -> tuple[str, str]:
+    return (document.metadata.date or "", document.id)
+
+
+def _atom_time(value: str | None) -> str:
+    """Atom wants a full timestamp with a zone; our dates may be days or local times."""
+    if not value:
+        return _EPOCH
+    if len(value) == 10:
+        return value + "T00:00:00Z"
+    if len(value) == 16:
+        return value + ":00Z"
+    return value if value.endswith("Z") or "+" in value[10:] else value + "Z"
+
+
+def atom_feed(
+    documents: Iterable[Document], title: str, self_path: str, root: str, base_url: str | None, lang: str | None = None
+) -> bytes:
+    """An Atom 1.0 feed of `documents`, newest first; links relative to the feed unless a base URL is given."""
+    ordered = sorted(documents, key=_sort_key, reverse=True)
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    if lang:
+        feed.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
+    _text(feed, "title", title)
+    _text(feed, "id", absolute(base_url, self_path) if base_url else _urn(self_path))
+    _text(feed, "updated", _atom_time(ordered[0].metadata.date if ordered else None))
+    generator = _text(feed, "generator", "corpus-site")
+    generator.set("version", __version__)
+    _link(feed, absolute(base_url, self_path) if base_url else self_path.rsplit("/", 1)[-1], "self")
+    _link(feed, absolute(base_url, "index.html") if base_url else root + "index.html", "alternate")
+    for document in ordered:
+        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        entry.set("{http://www.w3.org/XML/1998/namespace}lang", document.primary_lang)
+        _text(entry, "title", document.title)
+        _text(entry, "id", _urn(document.sha256))
+        _text(entry, "updated", _atom_time(document.metadata.date))
+        author = ET.SubElement(entry, f"{{{ATOM}}}author")
+        _text(author, "name", document.metadata.author or "unknown")
+        _link(entry, absolute(base_url, doc_url(document.id)) if base_url else root + doc_url(document.id), "alternate")
+        _text(entry, "summary", _summary(document))
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _summary(document: Document, limit: int = 280) -> str:
+    text = " ".join(" ".join(block.text.split()) for block in document.blocks[:4])
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def _urn(key: str) -> str:
+    return uuid.uuid5(_NAMESPACE, key).urn
+
+
+def _text(parent: ET.Element, tag: str, value: str) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}")
+    element.text = value
+    return element
+
+
+def _link(parent: ET.Element, href: str, rel: str) -> None:
+    ET.SubElement(parent, f"{{{ATOM}}}link", {"rel": rel, "href": href})
+
+
+def sitemap(site: Site, base_url: str, alternates: Alternates) -> bytes:
+    """sitemap.xml with hreflang alternates for every translation group (needs absolute URLs)."""
+    ET.register_namespace("", SITEMAP)
+    ET.register_namespace("xhtml", XHTML)
+    urlset = ET.Element(f"{{{SITEMAP}}}urlset")
+    pages = ["index.html"] + [lang_url(language.code) for language in site.languages]
+    for path in pages:
+        url = ET.SubElement(urlset, f"{{{SITEMAP}}}url")
+        ET.SubElement(url, f"{{{SITEMAP}}}loc").text = absolute(base_url, path)
+    for document in site.documents:
+        url = ET.SubElement(urlset, f"{{{SITEMAP}}}url")
+        ET.SubElement(url, f"{{{SITEMAP}}}loc").text = absolute(base_url, doc_url(document.id))
+        if document.metadata.date:
+            ET.SubElement(url, f"{{{SITEMAP}}}lastmod").text = document.metadata.date[:10]
+        for lang, path in alternates.get(document.id, ()):
+            ET.SubElement(url, f"{{{XHTML}}}link", {"rel": "alternate", "hreflang": lang, "href": absolute(base_url, path)})
+    return ET.tostring(urlset, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def robots(base_url: str) -> bytes:
+    return f"User-agent: *\nAllow: /\nSitemap: {absolute(base_url, 'sitemap.xml')}\n".encode()
+
+
+def corpus_jsonl(entries: Iterable[Mapping[str, object]]) -> bytes:
+    """One JSON document per line: the same entries as corpus.json, for streaming tools."""
+    return "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in entries).encode()
