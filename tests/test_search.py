@@ -1,0 +1,581 @@
+"""Search: Pagefind over http in headless Chromium, the offline index over file://, the concordance."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import re
+import shutil
+import threading
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from bs4 import BeautifulSoup
+from playwright.sync_api import Browser, Page
+
+from corpus_site.build import build
+from corpus_site.loader import load_corpus
+from corpus_site.records import Corpus
+from corpus_site.search import (
+    SEARCH_DATA,
+    fragment_pages,
+    run_pagefind,
+    script_json,
+    search_data_js,
+    search_index_files,
+)
+from corpus_site.site import Site, build_site
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+LETTERS = re.compile(r"[^\W\d_]+")
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+HOSTILE_TEXT = (
+    "Quarantined xylophonic note: </script><script>window.PWNED = 1</script> and <!-- a comment opener, "
+    "a line separator \u2028 and a paragraph separator \u2029 stay text.\n"
+)
+
+
+def fold(text: str) -> str:
+    """What the pages' matching ignores: case and accents."""
+    return "".join(char for char in unicodedata.normalize("NFD", text) if not unicodedata.combining(char)).lower()
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A word from the seeds, the language it was taken from, and the documents that contain it."""
+
+    lang: str
+    word: str
+    documents: frozenset[str]
+    occurrences: int
+
+
+@pytest.fixture(scope="module")
+def seed_corpus() -> Corpus:
+    return load_corpus(SEEDS)
+
+
+@pytest.fixture(scope="module")
+def seed_structure(seed_corpus: Corpus) -> Site:
+    return build_site(seed_corpus)
+
+
+def _latin_probe(corpus: Corpus, lang: str) -> Probe:
+    """The most frequent long word written only in `lang`'s blocks, in the form the text spells it most."""
+    forms: Counter[str] = Counter()
+    elsewhere: set[str] = set()
+    for document in corpus.documents:
+        for block in document.blocks:
+            for word in LETTERS.findall(block.text):
+                if block.lang == lang and len(word) >= 8 and not HAN.search(word):
+                    forms[word] += 1
+                elif block.lang != lang:
+                    elsewhere.add(fold(word))
+    by_folded: Counter[str] = Counter()
+    for word, count in forms.items():
+        by_folded[fold(word)] += count
+    candidates = sorted((-count, word) for word, count in by_folded.items() if word not in elsewhere)
+    assert candidates, f"the seeds have no long word written only in {lang}"
+    folded = candidates[0][1]
+    spelled = max((count, word) for word, count in forms.items() if fold(word) == folded)[1]
+    pattern = re.compile(rf"(?<![^\W_]){re.escape(folded)}(?![^\W_])")
+    return _probe(corpus, lang, spelled, lambda text: len(pattern.findall(fold(text))))
+
+
+def _han_probe(corpus: Corpus, lang: str) -> Probe:
+    """The most frequent two-character Han sequence in `lang`'s blocks."""
+    pairs: Counter[str] = Counter()
+    for document in corpus.documents:
+        for block in document.blocks:
+            if block.lang == lang:
+                for run in HAN.findall(block.text):
+                    pairs.update(run[index : index + 2] for index in range(len(run) - 1))
+    assert pairs, f"the seeds have no Han text in {lang}"
+    word = sorted((-count, pair) for pair, count in pairs.items())[0][1]
+    return _probe(corpus, lang, word, lambda text: text.count(word))
+
+
+def _probe(corpus: Corpus, lang: str, word: str, count: Any) -> Probe:
+    occurrences = {document.id: sum(count(block.text) for block in document.blocks) for document in corpus.documents}
+    return Probe(lang, word, frozenset(key for key, value in occurrences.items() if value), sum(occurrences.values()))
+
+
+@pytest.fixture(scope="module")
+def probes(seed_corpus: Corpus) -> dict[str, Probe]:
+    """A Portuguese, a French, an English and a Chinese word, read from the seeds."""
+    return {
+        "pt": _latin_probe(seed_corpus, "pt"),
+        "fr": _latin_probe(seed_corpus, "fr"),
+        "en": _latin_probe(seed_corpus, "en"),
+        "zh": _han_probe(seed_corpus, "zh"),
+    }
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
+        pass
+
+
+@pytest.fixture(scope="module")
+def serve() -> Iterator[Any]:
+    """serve(folder) → the http:// URL of a local server for it (127.0.0.1, a free port, stopped at the end)."""
+    servers: list[http.server.ThreadingHTTPServer] = []
+
+    def start(folder: Path) -> str:
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def seed_http(seed_site: Path, serve: Any) -> str:
+    return str(serve(seed_site))
+
+
+@pytest.fixture()
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def search(page: Page, base: str, query: str, lang: str = "") -> dict[str, Any]:
+    """Open search.html for `query` and read what it shows."""
+    url = f"{base}search.html?q={quote(query)}" + (f"&lang={lang}" if lang else "")
+    page.goto(url)
+    page.wait_for_function(
+        "(query) => document.getElementById('search-results').dataset.query === query", arg=query, timeout=30_000
+    )
+    return page.evaluate(
+        """() => ({
+          engine: document.querySelector('form[data-search-page]').dataset.engine,
+          status: document.getElementById('search-status').textContent,
+          results: [...document.querySelectorAll('#search-results > li')].map((li) => ({
+            doc: li.dataset.doc,
+            source: li.dataset.source,
+            group: li.dataset.group,
+            members: [li.dataset.doc, ...[...li.querySelectorAll('.translations > li')].map((m) => m.dataset.doc)],
+            title: li.querySelector('.result-title a').textContent,
+            title_lang: li.querySelector('.result-title a').getAttribute('lang'),
+            href: li.querySelector('.result-title a').getAttribute('href'),
+            badges: [...li.querySelectorAll(':scope > .badges .badge')].map((b) => b.textContent),
+            excerpts: [...li.querySelectorAll(':scope > .excerpt')].map((p) => ({
+              lang: p.getAttribute('lang'),
+              text: p.textContent,
+              marks: [...p.querySelectorAll('mark')].map((m) => m.textContent),
+            })),
+          })),
+        })"""
+    )
+
+
+def concordance(page: Page, base: str, query: str, **params: str) -> dict[str, Any]:
+    """Open concordance.html for `query` and read its table."""
+    extra = "".join(f"&{key}={quote(value)}" for key, value in params.items())
+    page.goto(f"{base}concordance.html?q={quote(query)}{extra}")
+    page.wait_for_function("(query) => document.getElementById('kwic').dataset.query === query", arg=query)
+    return read_table(page)
+
+
+def read_table(page: Page) -> dict[str, Any]:
+    return page.evaluate(
+        """() => ({
+          status: document.getElementById('kwic-status').textContent,
+          live: document.getElementById('kwic-status').getAttribute('aria-live'),
+          sorted: [...document.querySelectorAll('#kwic th[aria-sort]')]
+            .map((th) => [th.dataset.sort, th.getAttribute('aria-sort')]),
+          rows: [...document.querySelectorAll('#kwic tbody tr')].map((tr) => ({
+            doc: tr.dataset.doc,
+            left: tr.querySelector('.left').textContent,
+            key: tr.querySelector('.key').textContent,
+            right: tr.querySelector('.right').textContent,
+            lang: tr.querySelector('.key').getAttribute('lang'),
+          })),
+        })"""
+    )
+
+
+def found_documents(shown: dict[str, Any]) -> set[str]:
+    return {member for result in shown["results"] for member in result["members"]}
+
+
+# ---- The offline index (search-data.js) ----
+
+
+def _offline_data(content: bytes) -> dict[str, Any]:
+    prefix, suffix = b"window.CORPUS_SEARCH = ", b";\n"
+    assert content.startswith(prefix) and content.endswith(suffix)
+    data: dict[str, Any] = json.loads(content[len(prefix) : -len(suffix)])
+    return data
+
+
+def test_offline_index_holds_every_block_with_its_language(seed_structure: Site) -> None:
+    data = _offline_data(search_data_js(seed_structure))
+    ids = [document["id"] for document in data["docs"]]
+    assert ids == [document.id for document in seed_structure.documents]
+    for document in data["docs"]:
+        assert document["url"] == f"docs/{document['id']}.html"
+        assert document["group"] == document["id"]  # no translation groups given: each document is its own
+    expected = [
+        [number, block.lang, block.text]
+        for number, document in enumerate(seed_structure.documents)
+        for block in document.blocks
+        if block.text.strip()
+    ]
+    assert data["blocks"] == expected
+    mixed = [document for document in seed_structure.documents if len({block.lang for block in document.blocks}) > 1]
+    assert mixed, "the seeds hold a document written in two languages"
+    number = ids.index(mixed[0].id)
+    assert len({lang for doc, lang, _text in data["blocks"] if doc == number}) > 1
+
+
+def test_offline_index_takes_translation_groups(seed_structure: Site) -> None:
+    first, second = (document.id for document in seed_structure.documents[:2])
+    data = _offline_data(search_data_js(seed_structure, {first: "g", second: "g"}))
+    assert [document["group"] for document in data["docs"][:3]] == ["g", "g", seed_structure.documents[2].id]
+
+
+def test_script_json_is_inert_and_round_trips() -> None:
+    hostile = {"text": "</script><script>alert(1)</script> <!-- x --> \u2028\u2029 & </SCRIPT >", "ok": "对齐 é"}
+    text = script_json(hostile)
+    for forbidden in ("</script", "</SCRIPT", "<!--", "\u2028", "\u2029", "<", ">"):
+        assert forbidden not in text
+    assert "对齐 é" in text  # compact: non-ASCII text stays as it is
+    assert json.loads(text) == hostile
+
+
+# ---- Pagefind ----
+
+
+def test_fragments_cut_a_mixed_document_by_language(seed_structure: Site) -> None:
+    pages = fragment_pages(seed_structure)
+    for document in seed_structure.documents:
+        langs = {block.lang for block in document.blocks if block.text.strip()}
+        assert {path for path in pages if path.endswith(f"/{document.id}.html")} == {
+            f"{lang}/{document.id}.html" for lang in langs
+        }
+        for lang in langs:
+            soup = BeautifulSoup(pages[f"{lang}/{document.id}.html"], "html.parser")
+            assert soup.html is not None and soup.html["lang"] == lang
+            meta = {tag["data-pagefind-meta"]: tag["content"] for tag in soup.select("meta[data-pagefind-meta]")}
+            assert meta["url[content]"] == f"docs/{document.id}.html"
+            assert meta["doc[content]"] == document.id
+            assert meta["title[content]"] == document.title
+            body = soup.select_one("main")
+            assert body is not None
+            texts = [block.text for block in document.blocks if block.lang == lang and block.text.strip()]
+            assert len(body.find_all(recursive=False)) == len(texts)
+
+
+def test_pagefind_bundles_are_per_language_and_deterministic(seed_structure: Site) -> None:
+    pages = fragment_pages(seed_structure)
+    first = run_pagefind(pages)
+    second = run_pagefind(pages)
+    assert first == second  # byte for byte
+    langs = {path.split("/")[0] for path in pages}
+    for lang in langs:
+        entry = json.loads(first[f"pagefind/{lang}/pagefind-entry.json"])
+        assert list(entry["languages"]) == [lang]
+        assert f"pagefind/{lang}/pagefind.js" in first
+    assert {path.split("/")[1] for path in first} == langs
+    assert not [path for path in first if "pagefind-ui" in path or "component-ui" in path]
+
+
+def test_run_pagefind_refuses_paths_outside_a_language_folder() -> None:
+    with pytest.raises(ValueError):
+        run_pagefind({"../escape.html": b"<html></html>"})
+    assert run_pagefind({}) == {}
+
+
+def test_build_writes_search_files(seed_site: Path, seed_structure: Site) -> None:
+    for name in ("search.html", "concordance.html", SEARCH_DATA, "static/search.js", "static/concordance.js"):
+        assert (seed_site / name).is_file(), name
+    assert list((seed_site / "pagefind").rglob("*.pf_fragment"))
+    soup = BeautifulSoup((seed_site / "search.html").read_text(encoding="utf-8"), "html.parser")
+    form = soup.select_one("form[data-search-page]")
+    assert form is not None
+    bundles = str(form["data-bundles"]).split()
+    assert bundles == sorted({path.name for path in (seed_site / "pagefind").iterdir()})
+    assert {option["value"] for option in form.select("select[name=lang] option")} == {""} | {
+        language.code for language in seed_structure.languages
+    }
+    assert form.select("select[name=lang] option")[0]["value"] == ""  # all languages unless the reader picks one
+    assert form.select_one("select[name=lang] option[selected]") is None
+    # The fragment pages fed to Pagefind are not part of the site.
+    assert not [path for path in seed_site.rglob("*.html") if path.parent.name in bundles]
+
+
+def test_search_files_are_deterministic(seed_structure: Site) -> None:
+    assert search_index_files(seed_structure) == search_index_files(seed_structure)
+
+
+# ---- In the browser: Pagefind over http ----
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["pt", "fr", "en", "zh"])
+def test_pagefind_finds_a_word_in_each_language(
+    page: Page, seed_http: str, probes: dict[str, Probe], lang: str
+) -> None:
+    probe = probes[lang]
+    shown = search(page, seed_http, probe.word)
+    assert shown["engine"] == "pagefind"
+    assert probe.documents <= found_documents(shown), (probe, shown["status"])
+    by_pagefind = {result["doc"] for result in shown["results"] if result["source"] == "pagefind"}
+    assert probe.documents & by_pagefind, f"Pagefind itself found none of {sorted(probe.documents)} for {probe.word!r}"
+    for result in shown["results"]:
+        if result["doc"] in probe.documents:
+            assert result["href"].endswith(f"docs/{result['doc']}.html")
+            assert result["badges"]
+            assert any(
+                excerpt["lang"] == lang and any(fold(probe.word) in fold(mark) for mark in excerpt["marks"])
+                for excerpt in result["excerpts"]
+            ), result["excerpts"]
+
+
+@pytest.mark.browser
+def test_a_mixed_document_is_found_by_words_of_both_its_languages(
+    page: Page, seed_http: str, seed_corpus: Corpus, probes: dict[str, Probe]
+) -> None:
+    han = probes["zh"]
+    mixed = [
+        document
+        for document in seed_corpus.documents
+        if document.id in han.documents and len({block.lang for block in document.blocks}) > 1
+    ]
+    assert mixed, "the Chinese probe word comes from a document written in two languages"
+    document = mixed[0]
+    other = next(lang for lang, _share in document.language_shares if lang != "zh")
+    words = Counter(
+        word
+        for block in document.blocks
+        if block.lang == other
+        for word in LETTERS.findall(block.text)
+        if len(word) >= 8 and not HAN.search(word)
+    )
+    word = sorted((-count, word) for word, count in words.items())[0][1]
+    for query, lang in ((han.word, "zh"), (word, other)):
+        shown = search(page, seed_http, query)
+        lead = next(result for result in shown["results"] if result["doc"] == document.id)
+        assert lead["source"] == "pagefind"
+        assert lang in {excerpt["lang"] for excerpt in lead["excerpts"]}
+
+
+@pytest.mark.browser
+def test_pagefind_language_filter(page: Page, seed_http: str, probes: dict[str, Probe]) -> None:
+    english = probes["en"].word
+    assert search(page, seed_http, english, lang="pt")["results"] == []
+    shown = search(page, seed_http, english, lang="en")
+    assert shown["results"] and all(excerpt["lang"] == "en" for r in shown["results"] for excerpt in r["excerpts"])
+    assert "English" in shown["status"]
+    assert page.eval_on_selector("select[name=lang]", "select => select.value") == "en"
+
+
+@pytest.mark.browser
+def test_pagefind_ignores_words_no_bundle_holds(page: Page, seed_http: str) -> None:
+    # Pagefind answers an unknown word with the longest indexed word it starts with; that is not a hit.
+    shown = search(page, seed_http, "qzxjvwkplm")
+    assert shown["engine"] == "pagefind"
+    assert shown["results"] == []
+    assert shown["status"].startswith("No texts")
+
+
+@pytest.mark.browser
+def test_chinese_across_segmenter_words_still_found(page: Page, seed_http: str, seed_corpus: Corpus) -> None:
+    # Three Han characters straddle the segmenter's word boundaries somewhere; substring matches fill in.
+    han = next(
+        run
+        for document in seed_corpus.documents
+        for block in document.blocks
+        if block.lang == "zh"
+        for run in HAN.findall(block.text)
+        if len(run) >= 6
+    )
+    query = han[1:4]
+    expected = {document.id for document in seed_corpus.documents if query in document.text}
+    shown = search(page, seed_http, query)
+    assert shown["engine"] == "pagefind"
+    assert expected <= found_documents(shown)
+
+
+# ---- In the browser: the offline index over file:// ----
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["pt", "fr", "en", "zh"])
+def test_offline_search_finds_a_word_in_each_language(
+    page: Page, seed_site: Path, probes: dict[str, Probe], lang: str
+) -> None:
+    probe = probes[lang]
+    shown = search(page, seed_site.as_uri() + "/", probe.word)
+    assert shown["engine"] == "offline"
+    assert probe.documents <= found_documents(shown)
+    for result in shown["results"]:
+        assert result["source"] == "offline"
+        assert result["excerpts"], result
+        assert all(fold(probe.word) in fold(mark) for excerpt in result["excerpts"] for mark in excerpt["marks"])
+        assert any(excerpt["marks"] for excerpt in result["excerpts"])
+
+
+@pytest.mark.browser
+def test_offline_search_ignores_case_and_accents(page: Page, seed_site: Path, probes: dict[str, Probe]) -> None:
+    probe = probes["fr"]
+    shown = search(page, seed_site.as_uri() + "/", fold(probe.word).upper())
+    assert probe.documents <= found_documents(shown)
+
+
+@pytest.mark.browser
+def test_offline_search_is_used_when_pagefind_is_missing(
+    page: Page, seed_site: Path, tmp_path: Path, serve: Any, probes: dict[str, Probe]
+) -> None:
+    copy = tmp_path / "site"
+    shutil.copytree(seed_site, copy)
+    shutil.rmtree(copy / "pagefind")
+    shown = search(page, serve(copy), probes["pt"].word)
+    assert shown["engine"] == "offline"
+    assert probes["pt"].documents <= found_documents(shown)
+
+
+@pytest.mark.browser
+def test_translations_are_grouped_into_one_result(
+    page: Page, seed_site: Path, tmp_path: Path, serve: Any, seed_structure: Site
+) -> None:
+    # Translation groups come from elsewhere; here two documents are declared one group by hand.
+    first, second = seed_structure.documents[0], seed_structure.documents[1]
+    common = Counter(fold(word) for word in LETTERS.findall(first.text) if len(word) >= 4) & Counter(
+        fold(word) for word in LETTERS.findall(second.text) if len(word) >= 4
+    )
+    word = sorted((-count, word) for word, count in common.items())[0][1]
+    copy = tmp_path / "site"
+    shutil.copytree(seed_site, copy)
+    shutil.rmtree(copy / "pagefind")
+    for path, content in search_index_files(seed_structure, {first.id: "group-1", second.id: "group-1"}).items():
+        (copy / path).parent.mkdir(parents=True, exist_ok=True)
+        (copy / path).write_bytes(content)
+    for base in (serve(copy), copy.as_uri() + "/"):
+        shown = search(page, base, word)
+        grouped = [result for result in shown["results"] if result["group"] == "group-1"]
+        assert len(grouped) == 1, shown["results"]
+        assert set(grouped[0]["members"]) == {first.id, second.id}
+
+
+# ---- The concordance ----
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["pt", "zh"])
+def test_concordance_lists_every_occurrence(page: Page, seed_site: Path, probes: dict[str, Probe], lang: str) -> None:
+    probe = probes[lang]
+    shown = concordance(page, seed_site.as_uri() + "/", probe.word)
+    assert len(shown["rows"]) == probe.occurrences
+    assert shown["status"].startswith(f"{probe.occurrences} occurrences")
+    assert shown["live"] == "polite"
+    assert {row["doc"] for row in shown["rows"]} == probe.documents
+    for row in shown["rows"]:
+        assert fold(row["key"]) == fold(probe.word)
+        assert row["lang"] == lang
+        assert len(row["left"]) <= 42 and len(row["right"]) <= 42  # 40 characters (41 not to split a pair), "…"
+
+
+@pytest.mark.browser
+def test_concordance_sorts_and_filters(page: Page, seed_site: Path, probes: dict[str, Probe]) -> None:
+    probe = probes["pt"]
+    base = seed_site.as_uri() + "/"
+    shown = concordance(page, base, probe.word)
+    page.click("#kwic th[data-sort=right] button")
+    after = read_table(page)
+    assert after["sorted"] == [["right", "ascending"]]
+    rights = [LETTERS.findall(fold(row["right"])) for row in after["rows"]]
+    assert rights == sorted(rights)
+    assert sorted(row["right"] for row in after["rows"]) == sorted(row["right"] for row in shown["rows"])
+    page.click("#kwic th[data-sort=right] button")
+    assert read_table(page)["sorted"] == [["right", "descending"]]
+    page.click("#kwic th[data-sort=left] button")
+    lefts = [list(reversed(LETTERS.findall(fold(row["left"])))) for row in read_table(page)["rows"]]
+    assert lefts == sorted(lefts)
+    other = concordance(page, base, probe.word, lang="fr")
+    assert other["rows"] == [] and other["status"].startswith("0 occurrences")
+    table = BeautifulSoup(page.content(), "html.parser").select_one("#kwic")
+    assert table is not None
+    assert [th["scope"] for th in table.select("thead th")] == ["col"] * 4
+
+
+@pytest.mark.browser
+def test_concordance_matches_inside_words_when_asked(page: Page, seed_site: Path, seed_corpus: Corpus) -> None:
+    part = "model"
+    expected = sum(fold(block.text).count(part) for document in seed_corpus.documents for block in document.blocks)
+    whole = sum(
+        len(re.findall(rf"(?<![^\W_]){part}(?![^\W_])", fold(block.text)))
+        for document in seed_corpus.documents
+        for block in document.blocks
+    )
+    base = seed_site.as_uri() + "/"
+    assert len(concordance(page, base, part, words="0")["rows"]) == expected
+    assert len(concordance(page, base, part)["rows"]) == whole
+
+
+# ---- Seed text that tries to break out ----
+
+
+@pytest.fixture(scope="module")
+def hostile_seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    seeds = tmp_path_factory.mktemp("hostile-seeds")
+    (seeds / "hostile.txt").write_text(HOSTILE_TEXT + "\n" + HOSTILE_TEXT + "\n" + HOSTILE_TEXT, encoding="utf-8")
+    (seeds / "plain.txt").write_text("An ordinary English note about the weather and the garden in spring.\n")
+    return seeds
+
+
+@pytest.fixture(scope="module")
+def hostile_site(tmp_path_factory: pytest.TempPathFactory, hostile_seeds: Path) -> Path:
+    out = tmp_path_factory.mktemp("hostile-site") / "site"
+    build(hostile_seeds, out)
+    return out
+
+
+def test_hostile_text_stays_inert_in_the_offline_index(hostile_site: Path) -> None:
+    content = (hostile_site / SEARCH_DATA).read_bytes()
+    lowered = content.lower()
+    assert b"</script" not in lowered and b"<!--" not in content
+    assert "\u2028".encode() not in content and "\u2029".encode() not in content
+    data = _offline_data(content)
+    assert any("</script><script>window.PWNED = 1</script>" in text for _doc, _lang, text in data["blocks"])
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("where", ["file", "http"])
+def test_hostile_text_is_shown_not_run(
+    page: Page, hostile_seeds: Path, hostile_site: Path, serve: Any, where: str
+) -> None:
+    base = hostile_site.as_uri() + "/" if where == "file" else serve(hostile_site)
+    shown = search(page, base, "xylophonic")
+    assert page.evaluate("() => window.PWNED") is None
+    assert [result["title"] for result in shown["results"]]
+    assert any("</script>" in excerpt["text"] for result in shown["results"] for excerpt in result["excerpts"])
+    table = concordance(page, base, "script")
+    assert page.evaluate("() => window.PWNED") is None
+    expected = sum(
+        len(re.findall(r"\bscript\b", block.text))
+        for doc in load_corpus(hostile_seeds).documents
+        for block in doc.blocks
+    )
+    assert expected >= 9
+    assert len(table["rows"]) == expected
+    assert {row["key"] for row in table["rows"]} == {"script"}
