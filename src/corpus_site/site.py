@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from corpus_site.align import Alignment, align_group
+from corpus_site.groups import Group, find_duplicates, find_groups, members_by_document
 from corpus_site.langtag import UNDETERMINED, text_direction
 from corpus_site.records import Corpus, Document
 
@@ -40,15 +42,74 @@ class Language:
 
 
 @dataclass(frozen=True, slots=True)
+class Text:
+    """One row of the index: a document with its other versions (translation group), in member order."""
+
+    members: tuple[str, ...]
+    group: Group | None
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     """The site's structure; every URL is relative to the output folder."""
 
     documents: tuple[Document, ...]
     languages: tuple[Language, ...]
     corpus: Corpus
+    groups: tuple[Group, ...] = ()
+    duplicates: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    alignments: tuple[Alignment, ...] = ()
 
     def by_id(self) -> dict[str, Document]:
         return {document.id: document for document in self.documents}
+
+    def group_of(self) -> dict[str, Group]:
+        """Each grouped document's translation group."""
+        return members_by_document(self.groups)
+
+    def texts(self) -> tuple[Text, ...]:
+        """Documents gathered by translation group, in the order of each text's first member."""
+        group_of = self.group_of()
+        seen: set[str] = set()
+        texts: list[Text] = []
+        for document in self.documents:
+            if document.id in seen:
+                continue
+            group = group_of.get(document.id)
+            members = group.members if group else (document.id,)
+            seen.update(members)
+            texts.append(Text(members, group))
+        return tuple(texts)
+
+    def alternates(self) -> dict[str, list[tuple[str, str]]]:
+        """hreflang alternates per grouped document: every member (itself included), one per language."""
+        by_id = self.by_id()
+        result: dict[str, list[tuple[str, str]]] = {}
+        for group in self.groups:
+            links: dict[str, str] = {}
+            for member in group.members:
+                lang = by_id[member].primary_lang
+                if lang != UNDETERMINED:
+                    links.setdefault(lang, doc_url(member))
+            for member in group.members:
+                result[member] = sorted(links.items())
+        return result
+
+    def parallel_pages(self) -> list[tuple[str, Alignment, list[tuple[str, str]]]]:
+        """(path, alignment, links to the group's other pairs) for every aligned pair of every group."""
+        pages = []
+        by_id = self.by_id()
+        for group in self.groups:
+            items = [item for item in self.alignments if item.group == group.id]
+            urls = [parallel_url(group.id, None if index == 0 else item) for index, item in enumerate(items)]
+            labels = [
+                f"{language_name(by_id[item.left].primary_lang)} · {language_name(by_id[item.right].primary_lang)}"
+                for item in items
+            ]
+            for index, item in enumerate(items):
+                links = [(labels[j], urls[j].removeprefix("parallel/")) for j in range(len(items)) if j != index]
+                pages.append((urls[index], item, links))
+        return pages
 
 
 def language_name(code: str) -> str:
@@ -64,10 +125,24 @@ def lang_url(code: str) -> str:
     return f"lang/{code}.html"
 
 
+def parallel_url(group_id: str, pair: Alignment | None = None) -> str:
+    """A group's first pair at parallel/<group>.html; other pairs add both ids (ids never hold '--')."""
+    return f"parallel/{group_id}.html" if pair is None else f"parallel/{group_id}--{pair.left}--{pair.right}.html"
+
+
 def build_site(corpus: Corpus) -> Site:
     """Order the documents and gather them by language."""
     documents = tuple(sorted(corpus.documents, key=lambda document: document.source))
-    return Site(documents=documents, languages=_languages(documents), corpus=corpus)
+    groups = find_groups(documents)
+    by_id = {document.id: document for document in documents}
+    return Site(
+        documents=documents,
+        languages=_languages(documents),
+        corpus=corpus,
+        groups=groups,
+        duplicates=find_duplicates(documents),
+        alignments=tuple(item for group in groups for item in align_group(group, by_id)),
+    )
 
 
 def _languages(documents: tuple[Document, ...]) -> tuple[Language, ...]:

@@ -1,0 +1,128 @@
+"""Site → a corpus health report: what was skipped, what looks wrong, what deserves a second look."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from corpus_site.records import Document
+from corpus_site.groups import Group
+from corpus_site.site import Site, doc_url, parallel_url
+
+# Below this many words a language guess is a guess (see research/langdetect.md: < 20 characters is a coin toss).
+SHORT_DOCUMENT_WORDS = 12
+# A primary language under this share means the document is really mixed.
+MIXED_SHARE = 0.6
+# Short blocks that recur across documents, or name common page furniture, look like scraper leftovers.
+BOILERPLATE_MAX_WORDS = 6
+_FURNITURE = re.compile(
+    r"^(?:subscribe|sign up|log ?in|share( this)?|advertisement|ad|sponsored|comments?|read more|related( articles)?|"
+    r"cookies?|accept|publicidade|anúncio|compartilhe|comentários?|publicité|partager|abonnez-vous|s'abonner|"
+    r"publicidad|suscríbete|comentarios|werbung|anzeige|teilen|kommentare|pubblicità|相关文章|相关标签|广告|分享|评论|"
+    r"広告|シェア|реклама|поделиться|подписаться)\W*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One entry of the report: which document (if any), and what about it."""
+
+    kind: str
+    message: str
+    source: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """Findings by section, in a fixed order."""
+
+    sections: tuple[tuple[str, tuple[Finding, ...]], ...]
+
+    def counts(self) -> dict[str, int]:
+        return {title: len(findings) for title, findings in self.sections}
+
+
+def health(site: Site) -> Health:
+    """Everything worth a corpus editor's attention, each entry linking to its document."""
+    corpus = site.corpus
+    sections = (
+        ("Skipped files", tuple(Finding("skipped", item.reason, item.source) for item in corpus.skipped)),
+        ("Warnings", tuple(Finding("warning", problem.message, problem.source) for problem in corpus.warnings)),
+        ("Uncertain language", tuple(_uncertain_language(site.documents))),
+        ("Suspected mojibake", tuple(_mojibake(site.documents))),
+        ("Near-duplicates", tuple(_duplicates(site, site.duplicates))),
+        ("Translation groups", tuple(_groups(site, site.groups))),
+        ("Date anomalies", tuple(_date_anomalies(site.documents))),
+        ("Boilerplate-looking blocks", tuple(_boilerplate(site.documents))),
+    )
+    return Health(sections)
+
+
+def _finding(kind: str, message: str, document: Document) -> Finding:
+    return Finding(kind, message, document.source, doc_url(document.id))
+
+
+def _uncertain_language(documents: Iterable[Document]) -> Iterable[Finding]:
+    for document in documents:
+        top = document.language_shares[0][1] if document.language_shares else 0.0
+        if document.words < SHORT_DOCUMENT_WORDS:
+            yield _finding("language", f"only {document.words} words: tagged {document.primary_lang}, but too short to be sure", document)
+        elif top < MIXED_SHARE:
+            shares = ", ".join(f"{code} {share:.0%}" for code, share in document.language_shares)
+            yield _finding("language", f"no clear main language ({shares})", document)
+
+
+def _mojibake(documents: Iterable[Document]) -> Iterable[Finding]:
+    from ftfy.badness import is_bad  # imported late: only the report needs it
+
+    for document in documents:
+        bad = [block.text for block in document.blocks if is_bad(block.text)]
+        if bad:
+            sample = " ".join(bad[0].split())[:60]
+            yield _finding("mojibake", f"{len(bad)} block(s) look mis-decoded, e.g. “{sample}”", document)
+
+
+def _duplicates(site: Site, duplicates: Mapping[str, tuple[str, ...]]) -> Iterable[Finding]:
+    by_id = site.by_id()
+    for document in site.documents:
+        others = [by_id[other].source for other in duplicates.get(document.id, ()) if other in by_id]
+        if others:
+            yield _finding("duplicate", "near-duplicate of " + ", ".join(others), document)
+
+
+def _groups(site: Site, groups: Iterable[Group]) -> Iterable[Finding]:
+    by_id = site.by_id()
+    for group in groups:
+        names = ", ".join(f"{by_id[member].source} ({by_id[member].primary_lang})" for member in group.members)
+        how = "linked in metadata" if group.explicit else f"matched by content, score {group.score:.2f}"
+        yield Finding("group", f"{names}; {how}", f"parallel view of {group.id}", parallel_url(group.id))
+
+
+def _date_anomalies(documents: Iterable[Document]) -> Iterable[Finding]:
+    for document in documents:
+        meta = document.metadata
+        if meta.first_seen and meta.last_seen and meta.last_seen < meta.first_seen:
+            yield _finding("date", f"last seen ({meta.last_seen}) before first seen ({meta.first_seen})", document)
+        if meta.published and meta.first_seen and meta.first_seen[:10] < meta.published[:10]:
+            yield _finding("date", f"first seen ({meta.first_seen}) before published ({meta.published})", document)
+
+
+def _short_lines(document: Document) -> list[str]:
+    lines = (" ".join(line.split()) for block in document.blocks for line in block.text.split("\n"))
+    return [line for line in lines if 0 < len(line.split()) <= BOILERPLATE_MAX_WORDS]
+
+
+def _boilerplate(documents: list[Document] | tuple[Document, ...]) -> Iterable[Finding]:
+    seen_in = Counter(line.lower() for document in documents for line in set(_short_lines(document)))
+    for document in documents:
+        lines = _short_lines(document)
+        within = Counter(line.lower() for line in lines)
+        flagged = sorted(
+            {line for line in lines if _FURNITURE.match(line) or seen_in[line.lower()] > 1 or within[line.lower()] > 1}
+        )
+        if flagged:
+            yield _finding("boilerplate", "; ".join(f"“{text[:40]}”" for text in flagged[:8]), document)
