@@ -1,0 +1,327 @@
+"""build(): atomic, deterministic output; rebuilds; refusals; a build killed while writing."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from corpus_site.build import BuildError, build
+from corpus_site.writer import _STAGING_MARK
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+
+EN = "The library opens at nine in the morning and closes late on Fridays, when the reading room is busiest."
+PT = "A biblioteca abre às nove da manhã e fecha tarde às sextas-feiras, quando a sala de leitura está cheia."
+FR = "La bibliothèque ouvre à neuf heures du matin et ferme tard le vendredi, quand la salle de lecture est pleine."
+HE = "הכלב רץ בפארק כל בוקר עם הבעלים שלו והוא מאוד שמח לשחק עם הילדים הקטנים בערב."
+
+
+def write(folder: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() or path.is_symlink()
+    }
+
+
+def leftovers(out: Path) -> list[str]:
+    return sorted(path.name for path in out.parent.iterdir() if path.name.startswith(f".{out.name}."))
+
+
+def corpus(out: Path) -> dict:
+    return json.loads((out / "corpus.json").read_text(encoding="utf-8"))
+
+
+def index_links(out: Path) -> set[str]:
+    page = BeautifulSoup((out / "index.html").read_text(encoding="utf-8"), "html.parser")
+    return {a["href"] for a in page.find_all("a", href=True)}
+
+
+@pytest.fixture
+def seeds(tmp_path: Path) -> Path:
+    return write(tmp_path / "seeds", {"en.txt": f"{EN}\n", "pt.txt": f"{PT}\n", "fr/fr.md": f"# Horaires\n\n{FR}\n"})
+
+
+# Atomicity
+
+
+FAILING_TEMPLATES = {
+    # StrictUndefined: fails on the first document page.
+    "undefined": '{% extends "corpus-site/doc.html" %}{% block title %}{{ doc.titel }}{% endblock %}',
+    # Fails only on the last document, after every other page has rendered.
+    "late": (
+        '{% extends "corpus-site/doc.html" %}{% block title %}'
+        "{% if next is none %}{{ 1 // (doc.words * 0) }}{% endif %}{{ doc.title }}{% endblock %}"
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FAILING_TEMPLATES))
+def test_a_failed_build_leaves_the_previous_site_exactly_as_it_was(tmp_path: Path, seeds: Path, kind: str) -> None:
+    out = tmp_path / "site"
+    build(seeds, out)
+    (out / "mine.txt").write_text("a user's file")
+    before = snapshot(out)
+    mtimes = {path: path.stat().st_mtime_ns for path in out.rglob("*")}
+    write(seeds, {"new.txt": f"{EN} Another one.\n"})
+    (seeds / "en.txt").unlink()
+    templates = write(tmp_path / "templates", {"doc.html": FAILING_TEMPLATES[kind]})
+    with pytest.raises(BuildError, match=r"doc\.html:1: template error"):
+        build(seeds, out, templates=templates)
+    assert snapshot(out) == before
+    assert {path: path.stat().st_mtime_ns for path in out.rglob("*")} == mtimes
+    assert leftovers(out) == []
+
+
+def test_a_failed_first_build_creates_nothing(tmp_path: Path, seeds: Path) -> None:
+    templates = write(tmp_path / "templates", {"doc.html": FAILING_TEMPLATES["late"]})
+    with pytest.raises(BuildError):
+        build(seeds, tmp_path / "site", templates=templates)
+    assert not (tmp_path / "site").exists()
+    assert leftovers(tmp_path / "site") == []
+
+
+# Determinism
+
+
+def test_two_builds_of_the_seeds_are_byte_identical(tmp_path: Path, seed_site: Path) -> None:
+    # Built from a copy elsewhere, by a relative path: no path, time or order of the build machine leaks in.
+    copy = tmp_path / "elsewhere" / "my seeds"
+    shutil.copytree(SEEDS, copy)
+    os.utime(copy / sorted(os.listdir(copy))[0], ns=(0, 0))
+    cwd = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        build(Path("elsewhere/my seeds"), Path("site"))
+    finally:
+        os.chdir(cwd)
+    first, second = snapshot(seed_site), snapshot(tmp_path / "site")
+    assert sorted(first) == sorted(second)
+    different = [name for name in first if first[name] != second[name]]
+    assert different == []
+    assert len(first) > 10
+
+
+def test_two_builds_of_a_hostile_corpus_are_byte_identical(tmp_path: Path) -> None:
+    seeds = write(
+        tmp_path / "seeds",
+        {
+            "a b/Ünïcödé name.txt": f"{EN}\n\n{HE}\n",
+            "a-b/unicode-name.txt": f"{PT}\n",
+            "x.md": "---\ntitle: '\"><img src=x onerror=alert(1)>'\ndate: [broken\n---\n<script>alert(1)</script>\n",
+            "empty.md": "---\ntitle: nothing\n---\n",
+            "dup.TXT": f"{FR}\n",
+        },
+    )
+    (seeds / "bin.txt").write_bytes(bytes(range(256)))
+    build(seeds, tmp_path / "one")
+    build(seeds, tmp_path / "two")
+    build(seeds, tmp_path / "two")  # a rebuild into the same folder gives the same bytes as a fresh one
+    assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
+
+
+# Rebuilds
+
+
+def test_rebuild_after_adding_and_removing_seeds(tmp_path: Path, seeds: Path) -> None:
+    out = tmp_path / "site"
+    build(seeds, out)
+    assert {entry["source"] for entry in corpus(out)["documents"]} == {"en.txt", "pt.txt", "fr/fr.md"}
+    assert not (out / "lang" / "he.html").exists()
+
+    write(seeds, {"he.txt": f"{HE}\n"})
+    build(seeds, out)
+    added = next(entry for entry in corpus(out)["documents"] if entry["source"] == "he.txt")
+    assert (out / added["url"]).is_file()
+    assert added["url"] in index_links(out)
+    assert (out / "lang" / "he.html").is_file()
+
+    (seeds / "he.txt").unlink()
+    (seeds / "pt.txt").unlink()
+    result = build(seeds, out)
+    sources = {entry["source"] for entry in corpus(out)["documents"]}
+    assert sources == {"en.txt", "fr/fr.md"}
+    assert not (out / added["url"]).exists()
+    assert added["url"] not in index_links(out)
+    assert not (out / "lang" / "he.html").exists() and not (out / "lang" / "pt.html").exists()
+    assert not any("pt" in path.name for path in (out / "docs").iterdir())
+    assert set(result.languages) == {"en", "fr"}
+    # And the rebuilt folder is the same as a fresh build of the same seeds.
+    build(seeds, tmp_path / "fresh")
+    assert snapshot(out) == snapshot(tmp_path / "fresh")
+
+
+def test_files_a_user_put_into_the_output_are_kept(tmp_path: Path, seeds: Path) -> None:
+    out = tmp_path / "site"
+    build(seeds, out)
+    user = {"CNAME": b"corpus.example.org\n", "docs/annotations.html": b"<p>mine</p>", "assets/logo.svg": b"<svg/>"}
+    for name, data in user.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+    (seeds / "pt.txt").unlink()
+    build(seeds, out)
+    build(seeds, out)
+    for name, data in user.items():
+        assert (out / name).read_bytes() == data, name
+
+
+# Refusals
+
+
+def test_refusals_name_the_path_and_say_what_to_do(tmp_path: Path, seeds: Path) -> None:
+    missing = tmp_path / "no-such-seeds"
+    a_file = tmp_path / "site.html"
+    a_file.write_text("mine")
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "cat.jpg").write_bytes(b"\xff\xd8")
+    inside = seeds / "site"
+    outer = tmp_path / "outer"
+    nested_seeds = write(outer / "seeds", {"a.txt": f"{EN}\n"})
+    cases = [
+        (missing, tmp_path / "out", missing, "does not exist"),
+        (a_file, tmp_path / "out", a_file, "is a file"),
+        (seeds, a_file, a_file, "is a file"),
+        (seeds, foreign, foreign, "not empty"),
+        (seeds, inside, inside, "inside the seeds folder"),
+        (seeds, seeds, seeds, "inside the seeds folder"),
+        (nested_seeds, outer, nested_seeds, "inside the output folder"),
+        (seeds, a_file / "site", a_file, "cannot write"),
+    ]
+    for source, out, named, reason in cases:
+        with pytest.raises(BuildError) as caught:
+            build(source, out)
+        message = str(caught.value)
+        assert str(named) in message and reason in message, message
+        assert "\n" not in message
+        assert ";" in message or "choose" in message or "give" in message  # says what to do
+    assert a_file.read_text() == "mine"
+    assert (foreign / "cat.jpg").read_bytes() == b"\xff\xd8" and sorted(os.listdir(foreign)) == ["cat.jpg"]
+    assert not inside.exists()
+    assert sorted(os.listdir(outer)) == ["seeds"]
+
+
+def test_an_empty_existing_folder_is_accepted(tmp_path: Path, seeds: Path) -> None:
+    out = tmp_path / "site"
+    out.mkdir()
+    build(seeds, out)
+    assert (out / "index.html").is_file()
+
+
+# Killed while writing
+
+
+def synthetic_corpus(folder: Path, variant: int) -> Path:
+    """400 small documents; variant 1 drops, changes and adds a few, so the two sites differ in every way."""
+    rng = random.Random(7)
+    words = ["the", "dog", "runs", "in", "a", "park", "every", "morning", "with", "its", "owner", "and", "ball"]
+    files: dict[str, str] = {}
+    for number in range(400):
+        body = " ".join(rng.choice(words) for _ in range(40))
+        files[f"part-{number // 100}/doc-{number:03d}.txt"] = f"Note number {number}\n\n{body}.\n"
+    if variant:
+        for number in range(0, 400, 40):
+            del files[f"part-{number // 100}/doc-{number:03d}.txt"]
+        for number in range(5, 400, 20):
+            files[f"part-{number // 100}/doc-{number:03d}.txt"] += f"\n{PT}\n"
+        for number in range(10):
+            files[f"new/extra-{number}.txt"] = f"Extra {number}\n\n{FR}\n"
+    return write(folder, files)
+
+
+def start_build(seeds: Path, out: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "corpus_site", "build", str(seeds), "-o", str(out), "-q"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wait_for_staging(process: subprocess.Popen[bytes], staging: Path, probe: Path | None) -> None:
+    """Until the build has made its own staging folder (a stale one, which it removes first, holds our probe)."""
+    while process.poll() is None and not ((staging / _STAGING_MARK).exists() and not (probe and probe.exists())):
+        time.sleep(0.001)
+
+
+def probe_stale(staging: Path) -> Path | None:
+    """Mark a staging folder a killed build left, to tell it from the one the next build makes."""
+    if not staging.exists() or not any(staging.iterdir()):
+        return None
+    probe = staging / "left-by-the-killed-build"
+    probe.touch()
+    return probe
+
+
+def mix(now: dict[str, bytes], sites: list[dict[str, bytes]]) -> str:
+    def differences(site: dict[str, bytes]) -> list[str]:
+        return sorted(name for name in set(now) | set(site) if now.get(name) != site.get(name))
+
+    old, new = differences(sites[0]), differences(sites[1])
+    return f"{len(old)} files differ from the old site ({old[:5]}), {len(new)} from the new one ({new[:5]})"
+
+
+def test_a_build_killed_while_writing_leaves_the_old_site_or_the_new_one(tmp_path: Path) -> None:
+    corpora = [synthetic_corpus(tmp_path / f"seeds-{variant}", variant) for variant in (0, 1)]
+    out = tmp_path / "site"
+    staging = tmp_path / ".site.corpus-site-new"
+    build(corpora[0], out)
+    sites = [snapshot(out)]
+    # One whole build measures how long writing takes on this machine (from the staging folder's birth to exit) ...
+    process = start_build(corpora[1], out)
+    wait_for_staging(process, staging, None)
+    began = time.monotonic()
+    _, stderr = process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    writing = time.monotonic() - began
+    sites.append(snapshot(out))
+    assert sites[0] != sites[1] and leftovers(out) == []
+    # ... then builds are killed at random moments spread over that span, each from whichever site is there.
+    rng = random.Random()
+    delays = [writing * rng.uniform(step / 3, (step + 1) / 3) for step in range(3)]
+    state, outcomes = 1, []
+    # The last two kills aim at the swap itself: the moment our mark leaves the staging folder, just before the
+    # exchange, or while the old site (now in the staging folder) is being deleted.
+    for delay in [*delays, None, None]:
+        target = 1 - state
+        probe = probe_stale(staging)
+        process = start_build(corpora[target], out)
+        wait_for_staging(process, staging, probe)
+        if delay is None:
+            while process.poll() is None and (staging / _STAGING_MARK).exists():
+                pass
+        else:
+            time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        _, stderr = process.communicate()
+        assert process.returncode in (0, -signal.SIGKILL), stderr.decode()
+        now = snapshot(out)
+        assert now in sites, f"killed {delay} s into writing, {out} is a mix: {mix(now, sites)}"
+        state = sites.index(now)
+        outcomes.append((delay and round(delay, 3), "new" if state == target else "old", staging.exists()))
+        assert leftovers(out) in ([], [staging.name]), outcomes
+    # The next build succeeds, whatever the kills left, and cleans up the staging folder.
+    result = subprocess.run(
+        [sys.executable, "-m", "corpus_site", "build", str(corpora[1 - state]), "-o", str(out), "-q"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, (result.stderr, outcomes)
+    assert snapshot(out) == sites[1 - state]
+    assert leftovers(out) == [], outcomes
+    print(f"writing took {writing:.3f} s; kills (delay, site left, staging left): {outcomes}")

@@ -1,0 +1,253 @@
+"""writer.py: the output folder is checked, written in a staging folder and swapped in whole."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from corpus_site.writer import MANIFEST, OutputError, check_output, write_site
+
+SITE_A = {"index.html": b"<p>a</p>", "docs/one.html": b"one", "docs/two.html": b"two", "static/style.css": b"body{}"}
+SITE_B = {
+    "index.html": b"<p>b</p>",
+    "docs/one.html": b"one",
+    "docs/three.html": b"three",
+    "static/style.css": b"body{}",
+}
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` (links not followed) and its bytes."""
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        if not path.is_symlink()
+        else b"->" + os.fsencode(os.readlink(path))
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() or path.is_symlink()
+    }
+
+
+def site_files(folder: Path) -> dict[str, bytes]:
+    return {name: data for name, data in snapshot(folder).items() if name != MANIFEST}
+
+
+def leftovers(out: Path) -> list[str]:
+    """Staging or old folders a write left beside `out`."""
+    return sorted(path.name for path in out.parent.iterdir() if path.name.startswith(f".{out.name}."))
+
+
+@pytest.fixture
+def seeds(tmp_path: Path) -> Path:
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    (folder / "a.txt").write_text("hello\n")
+    return folder
+
+
+# check_output: refusals, each one sentence naming the path and saying what to do.
+
+
+def test_new_or_empty_output_folders_are_accepted(tmp_path: Path, seeds: Path) -> None:
+    check_output(tmp_path / "new" / "site", seeds)
+    (tmp_path / "empty").mkdir()
+    check_output(tmp_path / "empty", seeds)
+
+
+def test_output_that_is_a_file_is_refused(tmp_path: Path, seeds: Path) -> None:
+    out = tmp_path / "site"
+    out.write_text("mine")
+    with pytest.raises(OutputError, match="is a file") as caught:
+        check_output(out, seeds)
+    assert str(out) in str(caught.value)
+    assert out.read_text() == "mine"
+
+
+def test_foreign_non_empty_output_folder_is_refused(tmp_path: Path, seeds: Path) -> None:
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError) as caught:
+        check_output(out, seeds)
+    message = str(caught.value)
+    assert str(out) in message and "not empty" in message and "-o" in message
+
+
+@pytest.mark.parametrize("where", ["inside", "same"])
+def test_output_inside_or_equal_to_seeds_is_refused(seeds: Path, where: str) -> None:
+    out = seeds / "site" if where == "inside" else seeds
+    with pytest.raises(OutputError, match="inside the seeds folder") as caught:
+        check_output(out, seeds)
+    assert str(out) in str(caught.value)
+
+
+def test_seeds_inside_output_is_refused(tmp_path: Path) -> None:
+    seeds = tmp_path / "site" / "seeds"
+    seeds.mkdir(parents=True)
+    with pytest.raises(OutputError, match="inside the output folder") as caught:
+        check_output(tmp_path / "site", seeds)
+    assert str(seeds) in str(caught.value)
+
+
+def test_a_folder_we_wrote_is_accepted_again(tmp_path: Path, seeds: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, SITE_A)
+    check_output(out, seeds)
+
+
+# write_site
+
+
+def test_first_write_creates_the_folder_with_a_manifest(tmp_path: Path) -> None:
+    out = tmp_path / "deep" / "site"
+    stats = write_site(out, SITE_A)
+    assert site_files(out) == SITE_A
+    assert json.loads((out / MANIFEST).read_text())["files"] == sorted(SITE_A)
+    assert stats.written == len(SITE_A) and stats.unchanged == 0 and stats.kept_user_files == ()
+    assert leftovers(out) == []
+
+
+def test_rewrite_replaces_our_files_and_removes_the_ones_we_no_longer_write(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, SITE_A)
+    stats = write_site(out, SITE_B)
+    assert site_files(out) == SITE_B
+    assert not (out / "docs" / "two.html").exists()
+    assert stats.unchanged == 2  # docs/one.html and static/style.css
+    assert leftovers(out) == []
+
+
+def test_unchanged_files_keep_their_modification_time(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, SITE_A)
+    os.utime(out / "docs" / "one.html", ns=(1_000_000_000, 1_000_000_000))
+    write_site(out, SITE_B)
+    assert (out / "docs" / "one.html").stat().st_mtime_ns == 1_000_000_000
+    assert (out / "index.html").read_bytes() == SITE_B["index.html"]
+
+
+def test_files_a_user_added_are_never_deleted(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, SITE_A)
+    (out / "CNAME").write_text("corpus.example.org\n")
+    (out / ".nojekyll").write_text("")
+    (out / "docs" / "my-notes.txt").write_text("mine")
+    (out / "extra" / "deeper").mkdir(parents=True)
+    (out / "extra" / "deeper" / "data.bin").write_bytes(b"\x00\x01")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "big.dat").write_text("outside")
+    (out / "linked-folder").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (out / "linked-file").symlink_to(tmp_path / "elsewhere" / "big.dat")
+    user = {name: data for name, data in snapshot(out).items() if name not in SITE_A and name != MANIFEST}
+    assert len(user) == 6
+
+    stats = write_site(out, SITE_B)
+    after = snapshot(out)
+    for name, data in user.items():
+        assert after.get(name) == data, name
+    assert (out / "linked-folder").is_symlink() and (out / "linked-folder" / "big.dat").read_text() == "outside"
+    assert sorted(stats.kept_user_files) == sorted(user)
+    # Kept files stay the user's: the next build does not start treating them as ours.
+    write_site(out, SITE_A)
+    after = snapshot(out)
+    assert all(after.get(name) == data for name, data in user.items())
+    assert not set(json.loads((out / MANIFEST).read_text())["files"]) & set(user)
+    assert (tmp_path / "elsewhere" / "big.dat").read_text() == "outside"
+
+
+def test_an_output_folder_given_as_a_symlink_stays_a_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "real-site"
+    real.mkdir()
+    out = tmp_path / "site"
+    out.symlink_to(real, target_is_directory=True)
+    write_site(out, SITE_A)
+    write_site(out, SITE_B)
+    assert out.is_symlink()
+    assert site_files(real) == SITE_B
+    assert leftovers(out) == [] and leftovers(real) == []
+
+
+@pytest.mark.parametrize("bad", ["../escape.html", "/etc/passwd", "docs/../../x", "a\\b.html", "docs//x", "./x"])
+def test_paths_leaving_the_output_folder_are_refused_and_nothing_changes(tmp_path: Path, bad: str) -> None:
+    out = tmp_path / "site"
+    write_site(out, SITE_A)
+    before = snapshot(out)
+    files = dict(SITE_B)
+    files["zzz/" + bad if bad.startswith("docs") else bad] = b"evil"
+    with pytest.raises(ValueError, match="outside the output folder"):
+        write_site(out, files)
+    assert snapshot(out) == before
+    assert leftovers(out) == []  # the half-written staging folder is cleaned up
+    assert not (tmp_path / "escape.html").exists() and not (tmp_path / "x").exists()
+
+
+def test_a_stale_staging_folder_of_ours_is_cleaned_up(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, SITE_A)
+    before = snapshot(out)
+    # An interrupted build may leave staging at any point: half-written (with our mark), holding the old
+    # site after the swap (with its manifest), or just created and still empty.
+    for state in ("marked", "manifest", "empty"):
+        staging = tmp_path / ".site.corpus-site-new"
+        (staging / "docs").mkdir(parents=True) if state != "empty" else staging.mkdir()
+        if state == "marked":
+            (staging / ".corpus-site-staging").touch()
+            (staging / "docs" / "half.html").write_text("half")
+        elif state == "manifest":
+            (staging / MANIFEST).write_text(json.dumps({"files": ["docs/old.html"]}))
+            (staging / "docs" / "old.html").write_text("old")
+        write_site(out, SITE_B)
+        assert site_files(out) == SITE_B, state
+        assert leftovers(out) == [], state
+        write_site(out, SITE_A)
+        assert snapshot(out) == before
+
+
+def test_a_foreign_folder_where_staging_goes_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, SITE_A)
+    before = snapshot(out)
+    foreign = tmp_path / ".site.corpus-site-new"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("someone's")
+    with pytest.raises(OutputError, match="move it away") as caught:
+        write_site(out, SITE_B)
+    assert str(foreign) in str(caught.value)
+    assert (foreign / "keep.txt").read_text() == "someone's"
+    assert snapshot(out) == before
+
+
+def test_writing_twice_gives_identical_folders(tmp_path: Path) -> None:
+    write_site(tmp_path / "one", SITE_B)
+    write_site(tmp_path / "two", SITE_A)
+    write_site(tmp_path / "two", SITE_B)
+    assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
+
+
+def test_a_write_that_fails_midway_changes_nothing_and_cleans_up(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, SITE_A)
+    before = snapshot(out)
+    files = {**SITE_B, "docs/one.html/inner.html": b"a file where a folder must be"}  # fails after docs/one.html
+    with pytest.raises(OSError):
+        write_site(out, files)
+    assert snapshot(out) == before
+    assert leftovers(out) == []
+
+
+def test_a_file_the_user_put_where_we_now_write_is_not_overwritten(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, SITE_A)
+    (out / "404.html").write_text("my own error page")
+    before = snapshot(out)
+    with pytest.raises(OutputError, match="404.html was not written by corpus-site") as caught:
+        write_site(out, {**SITE_B, "404.html": b"ours"})
+    assert str(out / "404.html") in str(caught.value) and "move it" in str(caught.value)
+    assert snapshot(out) == before
+    assert leftovers(out) == []
+    # Once it is moved away, the build goes ahead.
+    (out / "404.html").rename(tmp_path / "404.html")
+    write_site(out, {**SITE_B, "404.html": b"ours"})
+    assert (out / "404.html").read_bytes() == b"ours"
