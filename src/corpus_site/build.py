@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from jinja2 import TemplateError, TemplateSyntaxError
+from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
 
-from corpus_site.loader import Loaded, SeedFile, load_corpus, load_seed
+from corpus_site.cache import (
+    CacheError,
+    PageMemo,
+    check_cache_dir,
+    default_cache_dir,
+    open_cache,
+    remember_site,
+    site_fingerprint,
+    unchanged_site,
+)
+from corpus_site.groups import explicit_problems
+from corpus_site.loader import load_corpus
 from corpus_site.records import Corpus
 from corpus_site.render import environment, render_site
+from corpus_site.search import SearchIndexError, search_index_files, search_pages
 from corpus_site.site import build_site
+from corpus_site.workers import loading
 from corpus_site.writer import OutputError, WriteStats, check_output, write_site
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -30,6 +44,8 @@ class BuildResult:
     languages: tuple[str, ...]
     seconds: float
     written: WriteStats
+    from_cache: int = 0  # documents whose loading the content cache saved
+    pages_kept: int = 0  # pages whose inputs had not changed, so not rendered again
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -48,9 +64,16 @@ def build(
     templates: Path | None = None,
     base_url: str | None = None,
     progress: Progress | None = None,
+    jobs: int | None = None,
+    executor: Executor | None = None,
+    cache_dir: Path | None = None,
+    cache: bool = True,
 ) -> BuildResult:
     """Load every seed, render the site and swap it into `out`."""
+    arguments = dict(locals())  # all of them, so a new option can never be left out of the site's fingerprint
     started = time.perf_counter()
+    if seeds.exists() and not seeds.is_dir():
+        raise BuildError(f"the seeds path {seeds} is a file, not a folder; name the folder holding your seed files")
     if not seeds.is_dir():
         raise BuildError(f"the seeds folder {seeds} does not exist; create it and put .txt or .md files in it, or name another folder")
     if templates is not None and not templates.is_dir():
@@ -59,9 +82,36 @@ def build(
         check_output(out, seeds)
     except OutputError as error:
         raise BuildError(str(error)) from None
-    corpus = load_corpus(seeds, _loading_with_progress(progress))
+    cache_folder = (cache_dir or default_cache_dir(seeds)) if cache else None
+    try:
+        if cache_folder:
+            check_cache_dir(cache_folder, seeds, out)
+        # An executor may stand for other machines (Dask): the seeds' bytes travel with the work.
+        with open_cache(cache_folder, seeds) as load_cache:
+            load = loading(jobs=jobs, executor=executor, ship=executor is not None, cache=load_cache, progress=progress)
+            corpus = load_corpus(seeds, load)
+            from_cache = load_cache.hits if load_cache else 0
+            keys = load_cache.keys if load_cache else []
+            documents = load_cache.documents if load_cache else {}
+    except CacheError as error:
+        raise BuildError(str(error)) from None
+    corpus = replace(corpus, warnings=corpus.warnings + explicit_problems(corpus.documents))
     site = build_site(corpus)
+    # Nothing the site is made from changed and the output is as the last build left it: keep it.
+    site_key = _site_key(arguments, corpus, keys, templates) if cache_folder else None
+    if site_key and cache_folder and (kept := unchanged_site(cache_folder, out, site_key)):
+        return BuildResult(
+            corpus=corpus,
+            languages=tuple(language.code for language in site.languages),
+            seconds=time.perf_counter() - started,
+            written=WriteStats(0, kept.written + kept.unchanged, kept.kept_user_files),
+            from_cache=from_cache,
+        )
     env = environment([path for path in (templates, data_dir("templates")) if path])
+    # Pages whose inputs did not change come back from the output folder instead of being rendered.
+    memo = PageMemo(cache_folder, out, env, documents) if cache_folder else None
+    if memo:
+        memo.install()
     total = len(site.documents)
     done = 0
 
@@ -73,29 +123,72 @@ def build(
 
     try:
         files = render_site(site, env, rendered, base_url=base_url)
+        files.update(search_pages(site, env, base_url=base_url))
     except TemplateSyntaxError as error:
         raise BuildError(f"{error.filename or error.name}:{error.lineno}: template error: {error.message}") from None
-    except TemplateError as error:
-        raise BuildError(f"template error: {error.message}; check your --templates overrides") from None
+    except Exception as error:  # only errors raised inside a template become a BuildError
+        where = _template_location(error)
+        if not isinstance(error, TemplateError) and not (where and templates and _inside(where[0], templates)):
+            raise
+        message = f"template {error.name!r} not found" if isinstance(error, TemplateNotFound) else str(error)
+        place = f"{where[0]}:{where[1]}: " if where else ""
+        raise BuildError(f"{place}template error: {message}; check your --templates overrides") from None
     files.update(static_files([path for path in (templates and templates / "static", data_dir("static")) if path]))
-    stats = write_site(out, files)
+    try:
+        files.update(search_index_files(site, {member: group.id for group in site.groups for member in group.members}))
+    except SearchIndexError as error:
+        raise BuildError(str(error)) from None
+    try:
+        stats = write_site(out, files)
+    except OutputError as error:
+        raise BuildError(str(error)) from None
+    except OSError as error:
+        failed = error.filename or out
+        raise BuildError(f"cannot write the site to {out} ({failed}: {error.strerror or error}); "
+                         "check that the output folder's parent exists and is writable") from None
+    if memo:
+        memo.commit()
+    if site_key and cache_folder:
+        remember_site(cache_folder, out, site_key, stats)
     return BuildResult(
         corpus=corpus,
         languages=tuple(language.code for language in site.languages),
         seconds=time.perf_counter() - started,
         written=stats,
+        from_cache=from_cache,
+        pages_kept=memo.kept if memo else 0,
     )
 
 
-def _loading_with_progress(progress: Progress | None) -> Callable[[Iterable[SeedFile]], Iterator[Loaded]]:
-    def load(found: Iterable[SeedFile]) -> Iterator[Loaded]:
-        seeds = list(found)
-        for done, seed in enumerate(seeds, 1):
-            yield load_seed(seed)
-            if progress:
-                progress("load", done, len(seeds))
+_NOT_IN_OUTPUT = {"progress", "jobs", "executor", "cache_dir", "cache"}  # change how build() works, not what it makes
 
-    return load
+
+def _site_key(
+    arguments: dict[str, object], corpus: Corpus, keys: list[str | None], templates: Path | None
+) -> str | None:
+    """The fingerprint of everything the output depends on; None when a seed could not be keyed."""
+    if not keys or None in keys:
+        return None
+    options = {name: value for name, value in arguments.items() if name not in _NOT_IN_OUTPUT}
+    parts = [*(key or "" for key in keys), repr(corpus.warnings), repr(corpus.skipped), repr(corpus.ignored)]
+    folders = [templates, data_dir("templates"), templates and templates / "static", data_dir("static")]
+    return site_fingerprint(parts, options, folders)
+
+
+def _template_location(error: BaseException) -> tuple[str, int] | None:
+    """The template file and line where a rendering error was raised (Jinja points its frames at templates)."""
+    where = None
+    trace = error.__traceback__
+    while trace is not None:
+        filename = trace.tb_frame.f_code.co_filename
+        if not filename.endswith(".py") and not filename.startswith("<"):
+            where = (filename, trace.tb_lineno)
+        trace = trace.tb_next
+    return where
+
+
+def _inside(filename: str, folder: Path) -> bool:
+    return Path(filename).resolve().is_relative_to(folder.resolve())
 
 
 def static_files(static_dirs: list[Path]) -> dict[str, bytes]:

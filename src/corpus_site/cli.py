@@ -9,6 +9,8 @@ from typing import TextIO
 
 from corpus_site import __version__
 from corpus_site.build import BuildError, BuildResult, build
+from corpus_site.serve import serve
+from corpus_site.workers import ExecutorError, executor_for
 
 
 def parser() -> argparse.ArgumentParser:
@@ -24,7 +26,30 @@ def parser() -> argparse.ArgumentParser:
     loudness = build_cmd.add_mutually_exclusive_group()
     loudness.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     loudness.add_argument("-v", "--verbose", action="store_true", help="also list every warning and ignored file")
+    _add_speed_options(build_cmd)
+    build_cmd.add_argument("--dask", metavar="ADDRESS", help="decode and detect on a Dask cluster, e.g. tcp://host:8786 (pip install 'corpus-site[dask]')")
+    serve_cmd = commands.add_parser(
+        "serve", help="build, serve on 127.0.0.1 and rebuild on every change",
+        description="Build the site, serve it on 127.0.0.1, and rebuild it (and reload the open page) when a seed, template or static file changes.",
+    )  # fmt: skip
+    serve_cmd.add_argument("seeds", nargs="?", default="seeds", type=Path, metavar="SEEDS", help="folder of .txt/.md/.markdown seeds (default: seeds/)")
+    serve_cmd.add_argument("-o", "--out", default="site", type=Path, metavar="OUT", help="output folder (default: site/)")
+    serve_cmd.add_argument("--templates", type=Path, metavar="DIR", help="folder of templates that override ours one by one")
+    serve_cmd.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000; 0 picks a free one)")
+    _add_speed_options(serve_cmd)
     return main
+
+
+def _add_speed_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("-j", "--jobs", type=_positive, metavar="N", help="worker processes for decoding and detection (default: one per core)")
+    command.add_argument("--cache-dir", type=Path, metavar="DIR", help="content cache folder (default: .corpus-site-cache/ beside SEEDS)")
+    command.add_argument("--no-cache", action="store_true", help="neither read nor write the content cache")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 class ProgressBar:
@@ -52,10 +77,19 @@ class ProgressBar:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(
+            args.seeds, args.out, templates=args.templates, port=args.port,
+            jobs=args.jobs, cache_dir=args.cache_dir, cache=not args.no_cache,
+        )  # fmt: skip
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     try:
-        result = build(args.seeds, args.out, templates=args.templates, base_url=args.base_url, progress=bar)
-    except BuildError as error:
+        with executor_for(args.dask) as executor:
+            result = build(
+                args.seeds, args.out, templates=args.templates, base_url=args.base_url, progress=bar,
+                jobs=args.jobs, executor=executor, cache_dir=args.cache_dir, cache=not args.no_cache,
+            )  # fmt: skip
+    except (BuildError, ExecutorError) as error:
         bar.clear()
         print(f"corpus-site: error: {error}", file=sys.stderr)
         return 2

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date, datetime
 
 _MONTHS = {
     name: number
     for number, names in enumerate(
         (
-            "january jan janeiro janvier enero januar gennaio",
-            "february feb fevereiro février fevrier febrero februar febbraio",
-            "march mar março marco mars marzo märz",
-            "april apr abril avril aprile",
-            "may maio mai mayo maggio",
-            "june jun junho juin junio juni giugno",
-            "july jul julho juillet julio juli luglio",
-            "august aug agosto août aout",
-            "september sep sept setembro septembre septiembre settembre",
-            "october oct outubro octobre octubre oktober ottobre",
+            "january jan janeiro jan janvier janv enero ene januar jän gennaio gen",
+            "february feb fevereiro fev février fevrier févr fevr febrero febr februar febbraio",
+            "march mar março marco mars marzo märz maerz",
+            "april apr abril abr avril avr aprile",
+            "may maio mai mayo maggio mag",
+            "june jun junho juin junio juni giugno giu",
+            "july jul julho juillet juil julio juli luglio lug",
+            "august aug agosto ago août aout",
+            "september sep sept setembro set septembre septiembre setiembre settembre",
+            "october oct outubro out octobre octubre oktober okt ottobre ott",
             "november nov novembro novembre noviembre",
-            "december dec dezembro décembre decembre diciembre dezember dicembre",
+            "december dec dezembro dez décembre decembre déc dic diciembre dezember dicembre",
         ),
         start=1,
     )
@@ -31,43 +32,68 @@ _MONTHS = {
 _LABELS = {
     "published": "published",
     "published on": "published",
+    "published at": "published",
     "posted": "published",
     "posted on": "published",
     "publicado": "published",
     "publicado em": "published",
     "publicado el": "published",
+    "publicado a": "published",
+    "publié": "published",
     "publié le": "published",
     "date": "published",
+    "data": "published",
+    "fecha": "published",
+    "datum": "published",
     "first seen": "first_seen",
     "last seen": "last_seen",
     "updated": "updated",
+    "updated on": "updated",
     "last updated": "updated",
     "modified": "updated",
+    "atualizado em": "updated",
+    "mis à jour le": "updated",
+    "发布时间": "published",
+    "发布于": "published",
 }
 _LABEL = re.compile(
-    r"^\s*(?P<label>" + "|".join(sorted(map(re.escape, _LABELS), key=len, reverse=True)) + r")\s*:?\s+(?P<rest>.+)$",
+    r"^\s*(?P<label>"
+    + "|".join(sorted(map(re.escape, _LABELS), key=len, reverse=True))
+    + r")(?:\s*[:：]\s*|\s+)(?P<rest>\S.*)$",
     re.IGNORECASE,
 )
-_ISO = re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:[ T](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?")
+_TIME = r"(?P<H>\d{1,2})[:h](?P<M>\d{2})(?::(?P<S>\d{2}))?(?:\s*(?P<ampm>[AaPp]\.?[Mm]\.?)(?![^\W\d_]))?"
+_ISO = re.compile(
+    r"(?<!\d)(?P<y>\d{4})([-/.])(?P<m>\d{1,2})\2(?P<d>\d{1,2})(?!\d)(?:(?:T|\s+|,\s*)" + _TIME.replace("[:h]", ":") + ")?"
+)
 _MONTH_FIRST = re.compile(
-    r"(?P<mon>[^\W\d_]+)\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})"
-    r"(?:,?\s+(?:at\s+)?(?P<H>\d{1,2}):(?P<M>\d{2})\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
+    r"(?<![^\W\d_])(?P<mon>[^\W\d_]{3,10})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})(?!\d)"
+    r"(?:,?\s+(?:at\s+)?" + _TIME + ")?"
 )
 _DAY_FIRST = re.compile(
-    r"(?P<d>\d{1,2})\.?\s+(?:de\s+)?(?P<mon>[^\W\d_]+)\.?\s+(?:de\s+)?(?P<y>\d{4})"
-    r"(?:,?\s+(?:à\s+|às\s+|at\s+)?(?P<H>\d{1,2})[:h](?P<M>\d{2}))?"
+    r"(?<!\d)(?P<d>\d{1,2})(?:st|nd|rd|th|er|º|°|\.)?\s+(?:de\s+)?(?P<mon>[^\W\d_]{3,10})\.?,?\s+(?:de\s+)?(?P<y>\d{4})(?!\d)"
+    r"(?:,?\s+(?:à\s+|às\s+|a\s+las\s+|at\s+|um\s+)?" + _TIME + ")?"
 )
-_CJK = re.compile(r"(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日(?:\s*(?P<H>\d{1,2}):(?P<M>\d{2}))?")
+_CJK = re.compile(
+    r"(?P<y>\d{4})\s*[年년]\s*(?P<m>\d{1,2})\s*[月월]\s*(?P<d>\d{1,2})\s*[日일]?"
+    r"(?:\s*(?P<H>\d{1,2})[:：时時](?P<M>\d{2}))?"
+)
 _MAX_LINE = 80  # a date line is short; a long line that mentions a date is prose
+_TIME_OR_DAY = re.compile(r"\d{1,2}\s*[月월]\s*\d{1,2}\s*[日일]|(?<![\d:])\d{1,2}:\d{2}(?![\d:])")
 
 
 def parse_date(text: str) -> str | None:
-    """The first recognisable date in `text` as ISO 8601, or None."""
-    for pattern in (_ISO, _CJK, _MONTH_FIRST, _DAY_FIRST):
-        match = pattern.search(text)
-        if match and (iso := _to_iso(match.groupdict())):
-            return iso
-    return None
+    """The first recognisable date in `text` as ISO 8601 ("2025-07-10" or "2025-07-10T20:06"), or None."""
+    found = [(match.start(), iso) for pattern in (_ISO, _CJK, _MONTH_FIRST, _DAY_FIRST) for match, iso in _dates(pattern, text)]
+    return min(found)[1] if found else None
+
+
+def _dates(pattern: re.Pattern[str], text: str) -> Iterator[tuple[re.Match[str], str]]:
+    for match in pattern.finditer(text):
+        iso = _to_iso(match.groupdict())
+        if iso:
+            yield match, iso
+            return
 
 
 def date_line(line: str) -> tuple[str, str] | None:
@@ -86,9 +112,7 @@ def looks_like_dateline(line: str) -> bool:
     stripped = line.strip()
     if not stripped or len(stripped) > _MAX_LINE:
         return False
-    if date_line(stripped) or parse_date(stripped):
-        return True
-    return bool(re.search(r"\d{1,2}月\d{1,2}日|\b\d{1,2}:\d{2}\b", stripped))
+    return bool(parse_date(stripped) or _TIME_OR_DAY.search(stripped))
 
 
 def _to_iso(parts: dict[str, str | None]) -> str | None:
@@ -110,8 +134,9 @@ def _to_iso(parts: dict[str, str | None]) -> str | None:
         hour += 12
     elif ampm == "am" and hour == 12:
         hour = 0
+    seconds = parts.get("S")
     try:
-        moment = datetime(day.year, day.month, day.day, hour, minute, int(parts.get("S") or 0))
+        moment = datetime(day.year, day.month, day.day, hour, minute, int(seconds or 0))
     except ValueError:
         return day.isoformat()
-    return moment.isoformat(timespec="minutes" if not parts.get("S") else "seconds")
+    return moment.isoformat(timespec="seconds" if seconds else "minutes")

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from functools import cache
 from html import escape
 from typing import Any
+from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-_URL = re.compile(r"""\b(?:https?://|www\.)[^\s<>"'\u3000-\u303f\uff00-\uffef]+""", re.IGNORECASE)
-_URL_TRAILING = ".,;:!?)]}'\"»”’"
+_URL = re.compile(r"""(?<![A-Za-z0-9])(?:https?://|www\.)[^\s<>"'\u3000-\u303f\uff00-\uffef]+""", re.IGNORECASE)
+_URL_TRAILING = ".,;:!?'\"»”’…*_"
+_URL_BODY = re.compile(r"(?:https?://|www\.)[^\W_]", re.IGNORECASE)  # something after the scheme
 _SAFE_SCHEME = re.compile(r"^(?:https?|mailto):", re.IGNORECASE)
 _ANY_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:", re.IGNORECASE)
 _INVISIBLE = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+_EXTERNAL = re.compile(r"^(?:https?:)?//", re.IGNORECASE)
+# Delimiters markdown-it must balance or look up; dense runs of them cost it ~10 µs each.
+_MARKDOWN_PUNCTUATION = "[]!*_`<&\\~"
+# Above this many, a body is shown as plain text: a bounded time per file matters more than emphasis.
+MARKDOWN_BUDGET = 300_000
 _BLOCK_KINDS = {
     "paragraph_open": "p",
     "bullet_list_open": "list",
@@ -40,7 +48,15 @@ class RawBlock:
 
 def is_safe_link(url: str) -> bool:
     """Only http, https, mailto and relative targets may become links."""
-    squeezed = _INVISIBLE.sub("", url)
+    # Judge the target as a browser would see it, and as it would read after any decoding:
+    # entities and %-escapes undone, and the tabs, newlines and controls browsers ignore removed.
+    head = url[:512]
+    for _ in range(3):
+        decoded = unquote(html.unescape(head))
+        if decoded == head:
+            break
+        head = decoded
+    squeezed = _INVISIBLE.sub("", head)
     return bool(_SAFE_SCHEME.match(squeezed)) or not _ANY_SCHEME.match(squeezed)
 
 
@@ -87,7 +103,9 @@ def linkify(text: str) -> str:
     out: list[str] = []
     position = 0
     for match in _URL.finditer(text):
-        url = match.group().rstrip(_URL_TRAILING)
+        url = _trim_url(match.group())
+        if not _URL_BODY.match(url):
+            continue
         out.append(escape(text[position : match.start()]))
         href = url if "://" in url else "https://" + url
         out.append(f'<a href="{escape(href)}" rel="nofollow noopener">{escape(url)}</a>')
@@ -96,13 +114,44 @@ def linkify(text: str) -> str:
     return "".join(out)
 
 
+def _trim_url(url: str) -> str:
+    """Leave out punctuation that ends the sentence rather than the URL; keep a closing bracket
+    that has its opening one inside the URL, as in https://en.wikipedia.org/wiki/Mercury_(planet)."""
+    end = len(url)
+    unmatched = {closing: url.count(closing) - url.count(opening) for opening, closing in ("()", "[]", "{}")}
+    while end:
+        last = url[end - 1]
+        if last in unmatched:
+            if unmatched[last] <= 0:
+                break
+            unmatched[last] -= 1
+        elif last not in _URL_TRAILING:
+            break
+        end -= 1
+    return url[:end]
+
+
 @cache
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.validateLink = is_safe_link
     md.add_render_rule("image", _image_as_link)
+    md.add_render_rule("link_open", _link_open)
     return md
+
+
+def markdown_cost(body: str) -> int:
+    """The characters that make markdown-it work hardest; its time grows with their number."""
+    return sum(body.count(ch) for ch in _MARKDOWN_PUNCTUATION)
+
+
+def _link_open(self: Any, tokens: list[Token], index: int, options: Any, env: Any) -> str:
+    """Links that leave the site say so to search engines and get no access to this page."""
+    token = tokens[index]
+    if _EXTERNAL.match(str(token.attrGet("href") or "")):
+        token.attrSet("rel", "nofollow noopener")
+    return str(self.renderToken(tokens, index, options, env))
 
 
 def _image_as_link(self: Any, tokens: list[Token], index: int, options: Any, env: Any) -> str:

@@ -11,11 +11,13 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from corpus_site import __version__, overview, publish
+from corpus_site import __version__, overview, publish, report
+from corpus_site.align import alignments_jsonl, tmx
+from corpus_site.groups import Group
 from corpus_site.langtag import text_direction
 from corpus_site.markup import is_safe_link
 from corpus_site.records import Block, Document
-from corpus_site.site import Site, doc_url, lang_url, language_name
+from corpus_site.site import Site, doc_url, lang_url, language_name, parallel_url
 
 Output = dict[str, bytes]
 UI_LANG = "en"  # the language of the labels and navigation our templates write
@@ -36,7 +38,7 @@ def environment(template_dirs: Sequence[Path]) -> Environment:
     )
     env.filters.update(pick=pick, block_html=block_html, lang_name=language_name, text_dir=text_direction, lang_attrs=lang_attrs)
     env.tests["safe_link"] = is_safe_link
-    env.globals.update(absolute=publish.absolute, ui_lang=UI_LANG, version=__version__, doc_url=doc_url, lang_url=lang_url)
+    env.globals.update(parallel_url=parallel_url, absolute=publish.absolute, ui_lang=UI_LANG, version=__version__, doc_url=doc_url, lang_url=lang_url)
     return env
 
 
@@ -69,12 +71,15 @@ def render_site(
     """Every page of the site, plus the machine-readable exports and feeds."""
     output: Output = {}
     output.update(_pages(site, env, progress, base_url))
-    entries = [_document_entry(document) for document in site.documents]
+    group_of = site.group_of()
+    entries = [_document_entry(document, group_of.get(document.id), site.duplicates) for document in site.documents]
     output["corpus.json"] = corpus_json(site, entries)
     output["corpus.jsonl"] = publish.corpus_jsonl(entries)
     output.update(publish.feed_files(site, base_url))
+    output["alignments.jsonl"] = alignments_jsonl(site.alignments)
+    output["alignments.tmx"] = tmx(site.alignments)
     if base_url:
-        output["sitemap.xml"] = publish.sitemap(site, base_url, alternates={})
+        output["sitemap.xml"] = publish.sitemap(site, base_url, alternates=site.alternates())
         output["robots.txt"] = publish.robots(base_url)
     return output
 
@@ -83,30 +88,48 @@ def _pages(
     site: Site, env: Environment, progress: Callable[[int], None] | None, base_url: str | None
 ) -> Iterator[tuple[str, bytes]]:
     by_id = site.by_id()
+    group_of = site.group_of()
+    alternates = site.alternates()
     shared = {"site": site, "languages": site.languages, "skipped": site.corpus.skipped, "base_url": base_url}
 
     def page(path: str, template: str, **context: Any) -> tuple[str, bytes]:
         root = "../" * path.count("/")
         return path, _render(env, template, root=root, page_path=path, **shared, **context)
 
-    yield page("index.html", "index.html", page_lang=UI_LANG, by_id=by_id)
+    yield page("index.html", "index.html", page_lang=UI_LANG, by_id=by_id, texts=site.texts())
+    yield page("report.html", "report.html", page_lang=UI_LANG, health=report.health(site))
     yield page("404.html", "404.html", page_lang=UI_LANG)
     charts = overview.charts(site)
     total_words = sum(document.words for document in site.documents)
     yield page("overview.html", "overview.html", page_lang=UI_LANG, charts=charts, total_words=total_words)
+    yield from _parallel_pages(site, page)
     for language in site.languages:
         yield page(lang_url(language.code), "lang.html", page_lang=UI_LANG, language=language, by_id=by_id)
     documents = site.documents
     for index, document in enumerate(documents):
         previous = documents[index - 1] if index > 0 else None
         following = documents[index + 1] if index + 1 < len(documents) else None
+        group = group_of.get(document.id)
         yield page(
             doc_url(document.id), "doc.html", page_lang=document.primary_lang, doc=document,
-            previous=previous, next=following, og_type="article",
+            previous=previous, next=following, og_type="article", group=group,
+            versions=[by_id[member] for member in group.members if member != document.id] if group else [],
+            alternates=alternates.get(document.id, []),
+            duplicates=[by_id[other] for other in site.duplicates.get(document.id, ())],
         )  # fmt: skip
         yield f"docs/{document.id}.txt", cleaned_text(document).encode()
         if progress:
             progress(1)
+
+
+def _parallel_pages(site: Site, page: Callable[..., tuple[str, bytes]]) -> Iterator[tuple[str, bytes]]:
+    by_id = site.by_id()
+    groups = {group.id: group for group in site.groups}
+    for path, item, links in site.parallel_pages():
+        yield page(
+            path, "parallel.html", page_lang=UI_LANG, group=groups[item.group],
+            left=by_id[item.left], right=by_id[item.right], pairs=item.pairs, pair_links=links,
+        )  # fmt: skip
 
 
 def cleaned_text(document: Document) -> str:
@@ -118,17 +141,17 @@ def _render(env: Environment, name: str, **context: Any) -> bytes:
     return env.get_template(name).render(**context).encode()
 
 
-def corpus_json(site: Site, entries: list[dict[str, Any]] | None = None) -> bytes:
+def corpus_json(site: Site, entries: list[dict[str, Any]]) -> bytes:
     """The machine-readable export other tools (and the tests) read."""
     data = {
         "generator": f"corpus-site {__version__}",
-        "documents": entries if entries is not None else [_document_entry(document) for document in site.documents],
+        "documents": entries,
         "skipped": [{"source": item.source, "reason": item.reason} for item in site.corpus.skipped],
     }
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode()
 
 
-def _document_entry(document: Document) -> dict[str, Any]:
+def _document_entry(document: Document, group: Group | None, duplicates: dict[str, tuple[str, ...]]) -> dict[str, Any]:
     return {
         "id": document.id,
         "source": document.source,
@@ -139,6 +162,10 @@ def _document_entry(document: Document) -> dict[str, Any]:
         "url": doc_url(document.id),
         "words": document.words,
         "metadata": document.metadata.as_dict(),
+        "group": {"id": group.id, "score": group.score, "explicit": group.explicit, "members": list(group.members)}
+        if group
+        else None,
+        "duplicates": list(duplicates.get(document.id, ())),
         "blocks": [{"lang": block.lang, "kind": block.kind} for block in document.blocks],
     }
 

@@ -46,27 +46,48 @@ def check_output(out: Path, seeds: Path) -> None:
 
 def write_site(out: Path, files: dict[str, bytes]) -> WriteStats:
     """Write `files` into a staging folder beside `out`, then swap it in."""
+    if out.is_symlink():  # swap the folder the link points to; the user's link stays
+        out = out.resolve()
     staging = out.parent / f".{out.name}.corpus-site-new"
+    for relative in files:
+        _refuse_escape(relative)
+    previous = _manifest(out)
+    _refuse_replacing_user_files(out, previous, files)
     _remove_stale_staging(staging)
     staging.mkdir(parents=True)
     (staging / _STAGING_MARK).touch()
-    previous = _manifest(out)
     written = unchanged = 0
-    for relative in sorted(files):
-        _refuse_escape(relative)
-        target = staging / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if _reuse_if_same(out / relative, target, files[relative]):
-            unchanged += 1
-            continue
-        target.write_bytes(files[relative])
-        written += 1
-    kept = _carry_user_files(out, staging, previous, files)
-    manifest = {"generator": "corpus-site", "files": sorted(files)}
-    (staging / MANIFEST).write_text(json.dumps(manifest, indent=0) + "\n", encoding="utf-8")
+    try:
+        for relative in sorted(files):
+            target = staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if _reuse_if_same(out / relative, target, files[relative]):
+                unchanged += 1
+                continue
+            target.write_bytes(files[relative])
+            written += 1
+        kept = _carry_user_files(out, staging, previous, files)
+        manifest = {"generator": "corpus-site", "files": sorted(files)}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=0) + "\n", encoding="utf-8")
+    except BaseException:
+        _remove_ours(staging)
+        raise
     (staging / _STAGING_MARK).unlink()
     _swap_in(staging, out)
     return WriteStats(written, unchanged, tuple(kept))
+
+
+def _refuse_replacing_user_files(out: Path, previous: set[str], files: dict[str, bytes]) -> None:
+    """A file someone put into OUT where this build now writes one of ours is theirs: we do not overwrite it."""
+    if not out.is_dir():
+        return
+    theirs = [name for name in sorted(files) if name not in previous and os.path.lexists(out / name)]
+    if theirs:
+        more = f" (and {len(theirs) - 1} more)" if len(theirs) > 1 else ""
+        raise OutputError(
+            f"{out / theirs[0]}{more} was not written by corpus-site and this build would replace it; "
+            "move it out of the output folder and build again"
+        )
 
 
 def _refuse_escape(relative: str) -> None:
@@ -76,13 +97,28 @@ def _refuse_escape(relative: str) -> None:
 
 
 def _remove_stale_staging(staging: Path) -> None:
-    """A staging folder left by an interrupted build is ours only if it carries our mark."""
+    """A staging folder left by an interrupted build is ours if it carries our mark or manifest, or is empty."""
     if not staging.exists():
         return
-    if (staging / _STAGING_MARK).exists() or (staging / MANIFEST).exists():
-        shutil.rmtree(staging)
+    if (staging / _STAGING_MARK).exists() or (staging / MANIFEST).exists() or not any(staging.iterdir()):
+        _remove_ours(staging)
     else:
         raise OutputError(f"{staging} exists and was not made by corpus-site; move it away and build again")
+
+
+def _remove_ours(folder: Path) -> None:
+    """Delete a folder of ours, its marks last: if we are killed midway, the next build still knows it."""
+    marks = (folder / _STAGING_MARK, folder / MANIFEST)
+    for path in folder.iterdir():
+        if path in marks:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    for mark in marks:
+        mark.unlink(missing_ok=True)
+    folder.rmdir()
 
 
 def _manifest(out: Path) -> set[str]:
@@ -110,7 +146,9 @@ def _carry_user_files(out: Path, staging: Path, previous: set[str], files: dict[
         return kept
     for path in sorted(out.rglob("*")):
         relative = path.relative_to(out).as_posix()
-        if path.is_dir() or relative == MANIFEST or relative in previous or relative in files:
+        if (path.is_dir() and not path.is_symlink()) or relative in (MANIFEST, _STAGING_MARK):
+            continue
+        if relative in previous or relative in files:
             continue
         target = staging / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +166,7 @@ def _swap_in(staging: Path, out: Path) -> None:
         os.rename(staging, out)
         return
     if _exchange(staging, out):
-        shutil.rmtree(staging)
+        _remove_ours(staging)  # now the previous site
         return
     old = out.parent / f".{out.name}.corpus-site-old"
     if old.exists():

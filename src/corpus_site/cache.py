@@ -1,0 +1,694 @@
+"""The content cache: loaded, language-tagged records kept between builds, keyed by everything they depend on."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import hashlib
+import importlib.metadata
+import os
+import pickle
+import re
+import sqlite3
+import sys
+import types
+from collections.abc import Iterable, Iterator, Mapping, Sized
+from contextlib import closing, contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, Template, Undefined, meta, nodes
+from markupsafe import Markup
+
+from corpus_site import __version__
+from corpus_site.loader import Loaded, SeedFile
+
+CACHE_DIR_NAME = ".corpus-site-cache"  # beside the seeds folder by default; hidden, so never read as seeds
+_DB_NAME = "loaded.sqlite"
+_FORMAT = 1  # bump when what a key covers or how a record is stored changes
+_PACKAGE = "corpus_site"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_LOADER_MODULE = "loader"
+# A seed's bytes are read to key it; larger ones are left to the loader (which skips them unread).
+_MAX_KEYED_BYTES = 64 * 1024 * 1024
+_BUSY_MS = 30_000  # another build using the same cache holds the lock for at most its final write
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, record BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS uses (scope TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (scope, key));
+CREATE TABLE IF NOT EXISTS sites (out TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, state BLOB, stats BLOB);
+CREATE TABLE IF NOT EXISTS pages (
+  out TEXT NOT NULL, key TEXT NOT NULL, path TEXT NOT NULL, digest BLOB NOT NULL, PRIMARY KEY (out, key)
+);
+"""
+
+
+class CacheError(Exception):
+    """The cache folder cannot be used; the message says what to do."""
+
+
+def default_cache_dir(seeds: Path) -> Path:
+    """`.corpus-site-cache/` beside the seeds folder (not inside it, not inside the output)."""
+    return seeds.resolve().parent / CACHE_DIR_NAME
+
+
+def check_cache_dir(folder: Path, seeds: Path, out: Path) -> None:
+    """Refuse a cache folder inside the seeds (it would be read as seeds) or the output (it would be published)."""
+    cache_abs, seeds_abs, out_abs = folder.resolve(), seeds.resolve(), out.resolve()
+    if cache_abs.is_relative_to(seeds_abs):
+        raise CacheError(
+            f"the cache folder {folder} is inside the seeds folder {seeds}; choose one outside it with --cache-dir"
+        )
+    if cache_abs.is_relative_to(out_abs) or out_abs.is_relative_to(cache_abs):
+        raise CacheError(f"the cache folder {folder} and the output folder {out} overlap; choose another --cache-dir")
+    if folder.exists() and not folder.is_dir():
+        raise CacheError(f"{folder} is a file, not a folder; give --cache-dir a folder path")
+
+
+@cache
+def code_fingerprint() -> str:
+    """What every cached record depends on besides its own inputs: our version, the loading code, its libraries."""
+    digest = hashlib.sha256(f"corpus-site cache {_FORMAT} {__version__} {sys.version}".encode())
+    for name in sorted(_modules_loading_uses()):
+        digest.update(f"\0module {name}\0".encode())
+        digest.update((_PACKAGE_DIR / f"{name}.py").read_bytes())
+    for name, version in sorted(_dependency_versions().items()):
+        digest.update(f"\0dist {name} {version}".encode())
+    return digest.hexdigest()
+
+
+def _modules_loading_uses() -> set[str]:
+    """loader.py and every module of ours it imports, directly or not (read from the sources, not from sys.modules)."""
+    found: set[str] = set()
+    todo = [_LOADER_MODULE]
+    while todo:
+        name = todo.pop()
+        path = _PACKAGE_DIR / f"{name}.py"
+        if name in found or not path.is_file():
+            continue
+        found.add(name)
+        for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                if node.level == 1 or module == _PACKAGE:
+                    todo.extend(alias.name for alias in node.names)  # from . import x / from corpus_site import x
+                    if node.level == 1 and module:
+                        todo.append(module.split(".")[0])
+                elif module.startswith(_PACKAGE + "."):
+                    todo.append(module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                todo.extend(a.name.split(".")[1] for a in node.names if a.name.startswith(_PACKAGE + "."))
+    return found
+
+
+@cache
+def _dependency_versions() -> dict[str, str]:
+    """Installed versions of our runtime dependencies and theirs (extras included): a new langdetect,
+    markdown-it or Pagefind may turn the same input into different output."""
+    versions: dict[str, str] = {}
+    todo: list[tuple[str, frozenset[str]]] = [("corpus-site", frozenset())]
+    while todo:
+        name, extras = todo.pop()
+        key = name.lower().replace("_", "-")
+        if key in versions and not extras:
+            continue
+        try:
+            versions[key] = importlib.metadata.version(name)
+            requirements = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            versions[key] = "missing"
+            continue
+        for requirement in requirements:
+            spec, _, marker = requirement.partition(";")
+            wanted = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker)
+            if (wanted and wanted.group(1) not in extras) or (marker.strip() and not wanted):
+                continue  # another extra's, or a platform marker: keep the key simple and stable
+            found = re.match(r"\s*([A-Za-z0-9._-]+)\s*(?:\[([^\]]*)\])?", spec)
+            if found:
+                todo.append(
+                    (
+                        found.group(1),
+                        frozenset(part.strip() for part in (found.group(2) or "").split(",") if part.strip()),
+                    )
+                )
+    versions.pop("corpus-site", None)  # our own version is part of the key already, from __init__.py
+    return versions
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        if path.stat().st_size > _MAX_KEYED_BYTES:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def seed_key(seed: SeedFile, options: str = "") -> str | None:
+    """The cache key of one seed, or None when it cannot be keyed (unreadable, huge): then it is loaded afresh."""
+    digest = hashlib.sha256(code_fingerprint().encode())
+    digest.update(b"\0options\0" + options.encode())
+    for field in dataclasses.fields(seed):
+        value = getattr(seed, field.name)
+        if field.name == "path":
+            data = _read(seed.path)
+            if data is None:
+                return None
+            digest.update(b"\0bytes\0" + hashlib.sha256(data).digest())
+        elif isinstance(value, Path):  # a sidecar, or any other file the loader reads for this seed
+            data = _read(value)
+            if data is None:
+                return None
+            digest.update(f"\0{field.name}\0".encode() + hashlib.sha256(data).digest())
+        else:
+            digest.update(f"\0{field.name}\0{value!r}".encode())
+    return digest.hexdigest()
+
+
+class LoadCache:
+    """Loaded records by key, in one SQLite file: atomic commits survive interruption, and it is safe to delete."""
+
+    def __init__(self, folder: Path, scope: str, options: str = "") -> None:
+        self.folder = folder
+        self.scope = scope  # the seeds folder: pruning forgets only what this folder no longer uses
+        self.options = options
+        self.hits = 0
+        self.misses = 0
+        self._used: set[str] = set()
+        self.keys: list[str | None] = []  # of the last lookup, in the seeds' order
+        self.documents: dict[int, tuple[object, str]] = {}  # id(document) → (document, key), for PageMemo
+        self._fresh: dict[str, bytes] = {}
+        self._db = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                return self._open()
+            except sqlite3.OperationalError:
+                raise
+            except sqlite3.DatabaseError:  # not a database any more (a full disk, an edit): it only ever held copies
+                (self.folder / _DB_NAME).unlink(missing_ok=True)
+                return self._open()
+        except (OSError, sqlite3.Error) as error:
+            raise CacheError(
+                f"cannot use the cache folder {self.folder} ({error}); "
+                "choose another with --cache-dir, or build with --no-cache"
+            ) from None
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.folder / _DB_NAME, timeout=_BUSY_MS / 1000, isolation_level=None)
+        try:
+            db.executescript(_SCHEMA)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def key(self, seed: SeedFile) -> str | None:
+        return seed_key(seed, self.options)
+
+    def lookup(self, keys: Iterable[str | None]) -> list[Loaded | None]:
+        """The cached record for each key (None where there is none), in order."""
+        wanted = list(keys)
+        self.keys = wanted
+        known = {key for key in wanted if key}
+        try:
+            found = self._fetch(sorted(known))
+        except sqlite3.OperationalError as error:
+            raise CacheError(
+                f"cannot read the cache in {self.folder} ({error}); build with --no-cache or delete it"
+            ) from None
+        except sqlite3.DatabaseError:  # damaged since it was opened: start it afresh, load everything
+            self._db.close()
+            (self.folder / _DB_NAME).unlink(missing_ok=True)
+            self._db = self._connect()
+            found = {}
+        self._used.update(known)
+        results = [found.get(key) if key else None for key in wanted]
+        self.hits += sum(result is not None for result in results)
+        self.misses += sum(result is None for result in results)
+        return results
+
+    def _fetch(self, names: list[str]) -> dict[str, Loaded]:
+        found: dict[str, Loaded] = {}
+        for start in range(0, len(names), 500):
+            chunk = names[start : start + 500]
+            query = f"SELECT key, record FROM records WHERE key IN ({','.join('?' * len(chunk))})"
+            for key, blob in self._db.execute(query, chunk):
+                try:
+                    record = pickle.loads(blob)
+                except Exception:  # written by an incompatible Python, or damaged: load the seed again
+                    continue
+                if isinstance(record, Loaded):
+                    found[key] = record
+        return found
+
+    def store(self, key: str, record: Loaded) -> None:
+        """Keep `record` for the next build (written by `commit`)."""
+        self._fresh[key] = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+        self._used.add(key)
+
+    def commit(self) -> None:
+        """Write the new records and forget what this seeds folder no longer uses, in one transaction."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?)", self._fresh.items())
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY)")
+            db.execute("DELETE FROM used")
+            db.executemany("INSERT OR IGNORE INTO used VALUES (?)", ((key,) for key in self._used))
+            db.execute("DELETE FROM uses WHERE scope = ? AND key NOT IN (SELECT key FROM used)", (self.scope,))
+            db.execute("INSERT OR IGNORE INTO uses SELECT ?, key FROM used", (self.scope,))
+            db.execute("DELETE FROM records WHERE key NOT IN (SELECT key FROM uses)")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._fresh.clear()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def stats(self) -> Mapping[str, Any]:
+        with closing(self._db.execute("SELECT count(*), coalesce(sum(length(record)), 0) FROM records")) as rows:
+            count, size = rows.fetchone()
+        return {"records": count, "bytes": size, "hits": self.hits, "misses": self.misses}
+
+
+@contextmanager
+def open_cache(folder: Path | None, seeds: Path, options: str = "") -> Iterator[LoadCache | None]:
+    """The cache for `seeds`, or None when `folder` is None; committed only if loading finished."""
+    if folder is None:
+        yield None
+        return
+    cache_ = LoadCache(folder, scope=os.fsdecode(seeds.resolve()), options=options)
+    try:
+        yield cache_
+        cache_.commit()
+    finally:
+        cache_.close()
+
+
+# --- the whole site: skip rendering and writing when no input changed ---------------------------
+
+OutputState = dict[str, tuple[int, int, int]]  # relative path → (size, mtime in ns, inode)
+
+
+def output_state(out: Path) -> OutputState:
+    """Every file in the output folder as the file system sees it; any edit, addition or removal changes it."""
+    state: OutputState = {}
+    root = os.fspath(out)
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+                continue
+            info = entry.stat(follow_symlinks=False)
+            state[os.path.relpath(entry.path, root)] = (info.st_size, info.st_mtime_ns, info.st_ino)
+    return state
+
+
+def installed_distributions() -> list[str]:
+    """Names and versions of everything installed (the .dist-info folders): cheap, and any upgrade shows."""
+    found: set[str] = set()
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        found.update(name for name in names if name.endswith((".dist-info", ".egg-info", ".egg-link", ".pth")))
+    return sorted(found)
+
+
+def site_fingerprint(
+    corpus_parts: Iterable[str], arguments: Mapping[str, object], folders: Iterable[Path | None]
+) -> str:
+    """Everything the output depends on: our code, what is installed, the build's arguments, the corpus, and
+    the bytes of every template and static file."""
+    digest = hashlib.sha256(f"corpus-site site {_FORMAT} {__version__} {sys.version}".encode())
+    for path in sorted(_PACKAGE_DIR.rglob("*.py")):
+        digest.update(b"\0code\0" + path.relative_to(_PACKAGE_DIR).as_posix().encode() + b"\0" + path.read_bytes())
+    digest.update("\0".join(installed_distributions()).encode())
+    digest.update(f"\0env {os.environ.get('SOURCE_DATE_EPOCH')}".encode())
+    for name, value in sorted(arguments.items()):
+        shown = os.fspath(value.resolve()) if isinstance(value, Path) else repr(value)
+        digest.update(f"\0arg {name}={shown}".encode())
+    for part in corpus_parts:
+        digest.update(b"\0corpus\0" + part.encode())
+    for folder in folders:
+        if folder is None or not folder.is_dir():
+            digest.update(b"\0no folder")
+            continue
+        digest.update(b"\0folder\0" + os.fsencode(folder.resolve()))
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                digest.update(b"\0file\0" + path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def unchanged_site(folder: Path, out: Path, fingerprint: str) -> Any | None:
+    """The last build's write statistics if it had this fingerprint and its output is exactly as it left it."""
+    database = folder / _DB_NAME
+    if not database.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(database, timeout=_BUSY_MS / 1000)) as db:
+            db.executescript(_SCHEMA)
+            row = db.execute("SELECT fingerprint, state, stats FROM sites WHERE out = ?", (_out_key(out),)).fetchone()
+        if row is None or row[0] != fingerprint:
+            return None
+        if pickle.loads(row[1]) != output_state(out):
+            return None
+        return pickle.loads(row[2])
+    except Exception:  # noqa: BLE001 - any doubt means building as usual
+        return None
+
+
+def remember_site(folder: Path, out: Path, fingerprint: str, stats: object) -> None:
+    """Note what this build made, for `unchanged_site` next time."""
+    state = pickle.dumps(output_state(out), protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        with closing(sqlite3.connect(folder / _DB_NAME, timeout=_BUSY_MS / 1000)) as db, db:
+            db.executescript(_SCHEMA)
+            db.execute(
+                "INSERT OR REPLACE INTO sites VALUES (?, ?, ?, ?)",
+                (_out_key(out), fingerprint, state, pickle.dumps(stats, protocol=pickle.HIGHEST_PROTOCOL)),
+            )
+    except sqlite3.Error:
+        pass  # only a shortcut for the next build is lost
+
+
+def _out_key(out: Path) -> str:
+    return os.fspath(out.resolve())
+
+
+# --- pages: render again only those whose inputs changed -----------------------------------------
+#
+# A page's key is the hash of its templates' sources and of the values it reads from its context.
+# What it reads comes from the templates themselves: `languages` read only as `language.code`,
+# `.name` and `.dir` in a loop makes the key depend on those, so adding a document (which changes
+# each language's document list) re-renders the pages that show it, not every page with the menu.
+# Anything the analysis does not follow (a filter's argument, a macro's, a method call) counts as
+# read whole, and a template it cannot see into (a computed {% include %}) is always rendered.
+
+AccessPath = tuple[str, ...]
+_EVERY = "*"  # path step: each item of a sequence
+_LENGTH = "#"  # path step: how many items (a loop reads that even when its body reads nothing)
+_LOCAL: AccessPath = ("",)  # path_of: an expression rooted in a loop or macro variable, not in the context
+
+
+class Unfingerprintable(Exception):
+    """A value whose content cannot be hashed reliably: the page is rendered as usual."""
+
+
+def template_uses(env: Environment, name: str) -> tuple[frozenset[AccessPath], str] | None:
+    """The context paths the template `name` (with everything it extends, includes or imports) reads,
+    and a hash of their sources; None if one of them is chosen at run time."""
+    paths: set[AccessPath] = set()
+    digest = hashlib.sha256()
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        source, _, _ = env.loader.get_source(env, current) if env.loader else ("", None, None)
+        digest.update(f"\0template {current}\0{source}".encode())
+        tree = env.parse(source, current)
+        referenced = list(meta.find_referenced_templates(tree))
+        if any(item is None for item in referenced):
+            return None
+        todo.extend(item for item in referenced if item)
+        _visit(tree, {}, paths)
+    return frozenset(paths), digest.hexdigest()
+
+
+def _path_of(node: nodes.Node, scope: dict[str, AccessPath]) -> AccessPath | None:
+    """`a.b.c` as ("a", "b", "c"); _LOCAL when rooted in a local name; None for any other expression."""
+    if isinstance(node, nodes.Name):
+        if node.ctx != "load":
+            return _LOCAL
+        return scope.get(node.name, (node.name,))
+    if isinstance(node, nodes.Getattr):
+        inner = _path_of(node.node, scope)
+        if inner is None or inner == _LOCAL:
+            return inner
+        return (*inner, node.attr)
+    return None
+
+
+def _use(node: nodes.Node, scope: dict[str, AccessPath], paths: set[AccessPath]) -> None:
+    """`node`'s value is read whole."""
+    path = _path_of(node, scope)
+    if path == _LOCAL:
+        return
+    if path is not None:
+        paths.add(path)
+        return
+    for child in node.iter_child_nodes():
+        _visit(child, scope, paths)
+
+
+def _visit(node: nodes.Node, scope: dict[str, AccessPath], paths: set[AccessPath]) -> None:
+    if isinstance(node, nodes.For):
+        iterated = _path_of(node.iter, scope)
+        item: AccessPath
+        if iterated is None:
+            _use(node.iter, scope, paths)
+            item = _LOCAL
+        elif iterated == _LOCAL:
+            item = _LOCAL
+        else:
+            paths.add((*iterated, _LENGTH))
+            item = (*iterated, _EVERY)
+        inner = dict(scope, loop=_LOCAL)
+        if isinstance(node.target, nodes.Name):
+            inner[node.target.name] = item
+        else:  # for key, value in …: each item read whole
+            if item != _LOCAL:
+                paths.add(item)
+            for target in node.target.find_all(nodes.Name):
+                inner[target.name] = _LOCAL
+        for child in [*node.body, *([node.test] if node.test else [])]:
+            _visit(child, inner, paths)
+        for child in node.else_:
+            _visit(child, scope, paths)
+    elif isinstance(node, (nodes.Macro, nodes.CallBlock)):
+        inner = dict(scope, varargs=_LOCAL, kwargs=_LOCAL, caller=_LOCAL)
+        inner.update((argument.name, _LOCAL) for argument in node.args)
+        if isinstance(node, nodes.CallBlock):
+            _use(node.call, scope, paths)
+        for default in node.defaults:
+            _use(default, scope, paths)
+        for child in node.body:
+            _visit(child, inner, paths)
+    elif isinstance(node, nodes.With):
+        for value in node.values:
+            _use(value, scope, paths)
+        inner = dict(scope)
+        for target_node in node.targets:
+            inner.update((name.name, _LOCAL) for name in target_node.find_all(nodes.Name))
+        for child in node.body:
+            _visit(child, inner, paths)
+    elif isinstance(node, nodes.Expr):
+        _use(node, scope, paths)
+    else:
+        # {% set x = … %} is not made local: Jinja lets an {% if %} decide whether it happens, so a later
+        # `x` may still be the context's; reading both is the safe side.
+        for child in node.iter_child_nodes():
+            _visit(child, scope, paths)
+
+
+class PageMemo:
+    """Rendered pages of the last build, found again by key; their bytes are read back from the output folder."""
+
+    def __init__(self, folder: Path, out: Path, env: Environment, documents: Mapping[int, tuple[object, str]]) -> None:
+        self.folder, self.out, self.env = folder, out, env
+        self.documents = documents  # id(document) → (document, its seed's cache key): a document's content in O(1)
+        self.kept = 0
+        self.rendered = 0
+        self._uses: dict[str, tuple[frozenset[AccessPath], str] | None] = {}
+        self._digests: dict[int, tuple[object, bytes]] = {}
+        self._paths: dict[tuple[int, AccessPath], tuple[object, bytes]] = {}
+        self._base = _code_and_installed()
+        self._functions: bytes | None = None
+        self._pages: dict[str, tuple[str, bytes]] = {}  # key → (page path, hash of the page), for this build
+        self._previous: dict[str, tuple[str, bytes]] = {}
+        try:
+            with closing(sqlite3.connect(folder / _DB_NAME, timeout=_BUSY_MS / 1000)) as db:
+                db.executescript(_SCHEMA)
+                rows = db.execute("SELECT key, path, digest FROM pages WHERE out = ?", (_out_key(out),))
+                self._previous = {key: (path, digest) for key, path, digest in rows}
+        except sqlite3.Error:
+            self._previous = {}
+
+    def install(self) -> None:
+        """Route every template `env` loads from now on through this memo."""
+        self.env.template_class = MemoTemplate
+        self.env.corpus_site_memo = self  # type: ignore[attr-defined]
+
+    def key(self, name: str | None, context: Mapping[str, Any]) -> str | None:
+        """The page's key, or None when it must be rendered anyway (no page_path, a template chosen at run
+        time, a value that cannot be hashed)."""
+        if name is None or not isinstance(context.get("page_path"), str):
+            return None
+        if name not in self._uses:
+            self._uses[name] = template_uses(self.env, name)
+        uses = self._uses[name]
+        if uses is None:
+            return None
+        paths, sources = uses
+        digest = hashlib.sha256(self._base + sources.encode() + b"\0page\0" + context["page_path"].encode())
+        try:
+            if self._functions is None:  # filters and tests are code, but one could be a closure over data
+                self._functions = self._digest(dict(self.env.filters)) + self._digest(dict(self.env.tests))
+            digest.update(self._functions)
+            for path in sorted(paths):
+                root = context[path[0]] if path[0] in context else self.env.globals.get(path[0], _ABSENT)
+                digest.update(repr(path).encode() + self._walk(root, path[1:]))
+        except Exception:  # noqa: BLE001 - anything unexpected: render it, and let rendering report errors
+            return None
+        return digest.hexdigest()
+
+    def kept_page(self, key: str, page_path: str) -> str | None:
+        """The page as the last build rendered it for this key, if the output folder still holds exactly that."""
+        found = self._previous.get(key)
+        if found is None or found[0] != page_path:
+            return None
+        try:
+            data = (self.out / page_path).read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(data).digest() != found[1]:
+            return None  # edited since, or not what the template returned (someone post-processes it): render
+        return data.decode("utf-8")
+
+    def note(self, key: str, page_path: str, page: str, *, kept: bool) -> None:
+        self._pages[key] = (page_path, hashlib.sha256(page.encode()).digest())
+        if kept:
+            self.kept += 1
+        else:
+            self.rendered += 1
+
+    def commit(self) -> None:
+        """After the site is written: remember this build's pages, forget the others."""
+        rows = [(_out_key(self.out), key, path, digest) for key, (path, digest) in self._pages.items()]
+        try:
+            with closing(sqlite3.connect(self.folder / _DB_NAME, timeout=_BUSY_MS / 1000)) as db, db:
+                db.executescript(_SCHEMA)
+                db.execute("DELETE FROM pages WHERE out = ?", (_out_key(self.out),))
+                db.executemany("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)", rows)
+        except sqlite3.Error:
+            pass  # only a shortcut for the next build is lost
+
+    def _walk(self, value: object, rest: AccessPath) -> bytes:
+        if not rest or isinstance(value, Undefined) or value is _ABSENT:
+            return self._digest(value)
+        if len(rest) > 1 or rest[0] not in (_EVERY, _LENGTH):
+            cached = self._paths.get((id(value), rest))
+            if cached is not None and cached[0] is value:
+                return cached[1]
+        step, more = rest[0], rest[1:]
+        if step == _LENGTH:
+            result = repr(len(value)).encode() if isinstance(value, Sized) else self._digest(value)
+        elif step == _EVERY:
+            if isinstance(value, Iterator):
+                raise Unfingerprintable("a one-shot iterator: reading it here would leave the template nothing")
+            if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+                result = self._digest(value)
+            else:
+                items = list(value)
+                result = hashlib.sha256(b"".join(b"\0item" + self._walk(item, more) for item in items)).digest()
+        else:
+            result = self._walk(self.env.getattr(value, step), more)
+        if len(rest) > 1 or rest[0] not in (_EVERY, _LENGTH):
+            self._paths[(id(value), rest)] = (value, result)  # holding `value` keeps its id from being reused
+        return result
+
+    def _digest(self, value: object) -> bytes:
+        """A hash of `value`'s content (scalars, containers, records, functions), memoised for large objects."""
+        kind = type(value)
+        if isinstance(value, bytes) and kind is bytes:
+            return hashlib.sha256(b"bytes:" + value).digest()
+        if value is None or kind in (bool, int, float, str, Markup):
+            return hashlib.sha256(f"{kind.__name__}:{value!r}".encode()).digest()
+        if value is _ABSENT or isinstance(value, Undefined):
+            return b"undefined"
+        cached = self._digests.get(id(value))
+        if cached is not None and cached[0] is value:
+            return cached[1]
+        document = self.documents.get(id(value))
+        if document is not None and document[0] is value:
+            result = hashlib.sha256(b"document:" + document[1].encode()).digest()
+        else:
+            result = self._digest_parts(value)
+        self._digests[id(value)] = (value, result)
+        return result
+
+    def _digest_parts(self, value: object) -> bytes:
+        digest = hashlib.sha256(f"{type(value).__module__}.{type(value).__qualname__}:".encode())
+        if isinstance(value, (tuple, list)):
+            for item in value:
+                digest.update(self._digest(item))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                digest.update(self._digest(key) + self._digest(item))
+        elif isinstance(value, (set, frozenset)):
+            for item in sorted(self._digest(item) for item in value):
+                digest.update(item)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for field in dataclasses.fields(value):
+                digest.update(field.name.encode() + self._digest(getattr(value, field.name)))
+        elif isinstance(value, (types.FunctionType, types.BuiltinFunctionType)):
+            # Our code and what is installed are in the key already; a closure's data is not.
+            digest.update(f"{value.__module__}.{value.__qualname__}".encode())
+            for cell in getattr(value, "__closure__", None) or ():
+                digest.update(self._digest(cell.cell_contents))
+            for default in getattr(value, "__defaults__", None) or ():
+                digest.update(self._digest(default))
+        elif isinstance(value, types.MethodType):
+            digest.update(self._digest(value.__self__) + self._digest(value.__func__))
+        elif isinstance(value, functools.partial):
+            digest.update(self._digest(value.func) + self._digest(value.args) + self._digest(value.keywords))
+        else:
+            raise Unfingerprintable(type(value).__qualname__)
+        return digest.digest()
+
+
+_ABSENT = object()
+
+
+class MemoTemplate(Template):
+    """A template whose `render` returns the last build's page when nothing it reads has changed."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        memo: PageMemo | None = getattr(self.environment, "corpus_site_memo", None)
+        if memo is None:
+            return super().render(*args, **kwargs)
+        context = dict(*args, **kwargs)
+        key = memo.key(self.name, context)
+        if key is None:
+            return super().render(*args, **kwargs)
+        page_path = context["page_path"]
+        kept = memo.kept_page(key, page_path)
+        page = kept if kept is not None else super().render(*args, **kwargs)
+        memo.note(key, page_path, page, kept=kept is not None)
+        return page
+
+
+@cache
+def _code_and_installed() -> bytes:
+    digest = hashlib.sha256(f"corpus-site pages {_FORMAT} {__version__} {sys.version}".encode())
+    for path in sorted(_PACKAGE_DIR.rglob("*.py")):
+        digest.update(b"\0code\0" + path.relative_to(_PACKAGE_DIR).as_posix().encode() + b"\0" + path.read_bytes())
+    digest.update("\0".join(installed_distributions()).encode())
+    return digest.digest()

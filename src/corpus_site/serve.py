@@ -1,0 +1,235 @@
+"""`corpus-site serve`: build, serve the site on 127.0.0.1, rebuild on every change and reload the open page."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from functools import partial
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from corpus_site.build import BuildError, BuildResult, build, data_dir
+
+HOST = "127.0.0.1"
+POLL_SECONDS = 0.5
+VERSION_PATH = "/__corpus_site_version"
+SCRIPT_PATH = "/__corpus_site_reload.js"
+# The page asks for the site's version twice a second and reloads itself when a rebuild changed it.
+# An external script, not an inline one, so a Content-Security-Policy allowing only 'self' lets it run.
+RELOAD_JS = b"""(function () {
+  var script = document.currentScript, seen = script && script.dataset.version;
+  function poll() {
+    fetch("%s", { cache: "no-store" })
+      .then(function (response) { return response.text(); })
+      .then(function (version) {
+        if (seen && version !== seen) { location.reload(); return; }
+        seen = seen || version;
+        setTimeout(poll, 500);
+      })
+      .catch(function () { setTimeout(poll, 1000); });
+  }
+  poll();
+})();
+""" % VERSION_PATH.encode()
+_BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
+
+Snapshot = dict[str, tuple[int, int]]  # path → (mtime in ns, size)
+
+
+class SiteState:
+    """The version the open pages compare against; it changes after every successful rebuild."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version = 0
+
+    @property
+    def version(self) -> int:
+        with self._lock:
+            return self._version
+
+    def bump(self) -> None:
+        with self._lock:
+            self._version += 1
+
+
+def inject_reload(html: bytes, version: int) -> bytes:
+    """The page with our reload script before </body> (at the end if it has none); only ever in a response."""
+    tag = f'<script src="{SCRIPT_PATH}" data-version="{version}"></script>'.encode()
+    ends = [match.start() for match in _BODY_END.finditer(html)]
+    if not ends:
+        return html + tag
+    return html[: ends[-1]] + tag + html[ends[-1] :]
+
+
+class Handler(SimpleHTTPRequestHandler):
+    """Files from the output folder; HTML gets the reload script on the way out, the file on disk stays as built."""
+
+    state: SiteState
+
+    def __init__(self, *args: Any, state: SiteState, **kwargs: Any) -> None:
+        self.state = state
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._respond(head=False)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._respond(head=True)
+
+    def _respond(self, *, head: bool) -> None:
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        if path == VERSION_PATH:
+            return self._send(str(self.state.version).encode(), "text/plain; charset=utf-8", head)
+        if path == SCRIPT_PATH:
+            return self._send(RELOAD_JS, "text/javascript; charset=utf-8", head)
+        local = Path(self.translate_path(path))
+        if local.is_dir() and path.endswith("/"):
+            local = local / "index.html"
+        if local.suffix.lower() in (".html", ".htm") and local.is_file():
+            try:
+                page = local.read_bytes()
+            except OSError:
+                return self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return self._send(inject_reload(page, self.state.version), "text/html; charset=utf-8", head)
+        if head:
+            return super().do_HEAD()
+        return super().do_GET()
+
+    def _send(self, body: bytes, content_type: str, head: bool) -> None:
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")  # pages change under a running server: keep no old copies
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass  # a line per request would bury the rebuild messages
+
+
+def snapshot(folders: Iterable[Path]) -> Snapshot:
+    """Every file under `folders` with its modification time and size."""
+    seen: Snapshot = {}
+    stack = [str(folder) for folder in folders if folder.is_dir()]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.is_file():
+                    info = entry.stat()
+                    seen[entry.path] = (info.st_mtime_ns, info.st_size)
+            except OSError:
+                continue
+    return seen
+
+
+def changed_paths(before: Snapshot, after: Snapshot) -> list[str]:
+    return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+
+
+def watched_folders(seeds: Path, templates: Path | None) -> list[Path]:
+    """Seeds, the user's templates (and their static/), and ours: what a rebuild reads."""
+    folders = [seeds, data_dir("templates"), data_dir("static")]
+    if templates is not None:
+        folders.append(templates)
+    return folders
+
+
+def serve(
+    seeds: Path,
+    out: Path,
+    *,
+    templates: Path | None = None,
+    port: int = 8000,
+    jobs: int | None = None,
+    cache_dir: Path | None = None,
+    cache: bool = True,
+) -> int:
+    """Build, then serve `out` until Ctrl-C, rebuilding after each change; 0 when stopped, 2 if it cannot start."""
+
+    def rebuild() -> BuildResult:
+        return build(seeds, out, templates=templates, jobs=jobs, cache_dir=cache_dir, cache=cache)
+
+    folders = watched_folders(seeds, templates)
+    state = SiteState()
+    try:
+        before = snapshot(folders)
+        _say_built(out, rebuild())
+    except BuildError as error:
+        print(f"corpus-site: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    try:
+        server = ThreadingHTTPServer((HOST, port), partial(Handler, state=state, directory=os.fspath(out)))
+    except OSError as error:
+        print(
+            f"corpus-site: error: cannot listen on {HOST}:{port} ({error.strerror or error}); try another --port",
+            file=sys.stderr,
+        )
+        return 2
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="corpus-site-serve", daemon=True)
+    thread.start()
+    print(f"Serving {out}/ at http://{HOST}:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
+    try:
+        while True:
+            time.sleep(POLL_SECONDS)
+            now = snapshot(folders)
+            if now == before:
+                continue
+            time.sleep(POLL_SECONDS)  # an editor saving, a copy in progress: let the files settle first
+            settled = snapshot(folders)
+            if settled != now:
+                continue
+            changed = changed_paths(before, settled)
+            before = settled
+            print(f"Changed: {_describe(changed)}; rebuilding…", flush=True)
+            try:
+                _say_built(out, rebuild())
+            except BuildError as error:
+                print(f"corpus-site: error: {error}", file=sys.stderr, flush=True)
+                continue
+            state.bump()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        server.server_close()
+    print("Stopped.", flush=True)
+    return 0
+
+
+def _describe(paths: list[str]) -> str:
+    names = [os.path.basename(path) for path in paths[:3]]
+    more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
+    return ", ".join(names) + more
+
+
+def _say_built(out: Path, result: BuildResult) -> None:
+    documents = len(result.corpus.documents)
+    problems = len(result.corpus.warnings) + len(result.corpus.skipped)
+    print(
+        f"Built {out}/: {documents} document{'s' * (documents != 1)} in {result.seconds:.2f} s "
+        f"({result.from_cache} from the cache, {result.written.written} files written"
+        + (f", {problems} warnings or skipped files" if problems else "")
+        + ")",
+        flush=True,
+    )

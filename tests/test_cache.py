@@ -1,0 +1,378 @@
+"""The content cache: reused when nothing changed, never stale, beside the seeds; unchanged pages keep their mtimes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup
+
+from corpus_site import cache as cache_module
+from corpus_site.build import BuildError, build
+from corpus_site.cache import CACHE_DIR_NAME, LoadCache, code_fingerprint, open_cache, seed_key
+from corpus_site.loader import discover, load_corpus
+from corpus_site.workers import loading
+
+EN = "The library opens at nine in the morning and closes late on Fridays, when the reading room is busy."
+PT = "A biblioteca abre às nove da manhã e fecha tarde às sextas-feiras, quando a sala de leitura está cheia."
+FR = "La bibliothèque ouvre à neuf heures du matin et ferme tard le vendredi, quand la salle de lecture est pleine."
+
+
+def write_corpus(folder: Path, count: int = 6) -> Path:
+    seeds = folder / "seeds"
+    seeds.mkdir(parents=True)
+    texts = [EN, PT, FR]
+    for number in range(count):
+        text = texts[number % 3]
+        (seeds / f"note-{number:02d}.md").write_text(
+            f"---\ntitle: Note {number}\n---\n\n{text}\n\n{text}\n", encoding="utf-8"
+        )
+    return seeds
+
+
+def files_of(out: Path) -> dict[str, bytes]:
+    return {path.relative_to(out).as_posix(): path.read_bytes() for path in sorted(out.rglob("*")) if path.is_file()}
+
+
+def title_of(out: Path, doc_id: str) -> str:
+    soup = BeautifulSoup((out / "docs" / f"{doc_id}.html").read_bytes(), "html.parser")
+    heading = soup.select_one("article h1")
+    assert heading is not None
+    return heading.get_text(strip=True)
+
+
+def records_in(cache_dir: Path) -> int:
+    with sqlite3.connect(cache_dir / "loaded.sqlite") as db:
+        return int(db.execute("SELECT count(*) FROM records").fetchone()[0])
+
+
+def test_second_build_reuses_every_record_and_makes_the_same_site(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path)
+    first = build(seeds, tmp_path / "site")
+    second = build(seeds, tmp_path / "again")
+    uncached = build(seeds, tmp_path / "plain", cache=False)
+    assert first.from_cache == 0
+    assert second.from_cache == len(second.corpus.documents) == 6
+    assert uncached.from_cache == 0
+    assert files_of(tmp_path / "again") == files_of(tmp_path / "plain") == files_of(tmp_path / "site")
+
+
+def test_cache_lives_beside_the_seeds_not_inside_them_or_the_output(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path)
+    build(seeds, tmp_path / "site")
+    assert (tmp_path / CACHE_DIR_NAME / "loaded.sqlite").is_file()
+    assert not any(path.name == CACHE_DIR_NAME for path in seeds.rglob("*"))
+    assert not any(CACHE_DIR_NAME in path.parts for path in (tmp_path / "site").rglob("*"))
+    with pytest.raises(BuildError, match="inside the seeds folder"):
+        build(seeds, tmp_path / "site", cache_dir=seeds / "cache")
+    with pytest.raises(BuildError, match="overlap"):
+        build(seeds, tmp_path / "site", cache_dir=tmp_path / "site" / "cache")
+
+
+def test_no_cache_writes_nothing(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path)
+    build(seeds, tmp_path / "site", cache=False)
+    assert not (tmp_path / CACHE_DIR_NAME).exists()
+
+
+def test_an_edit_is_seen_even_when_size_and_mtime_are_put_back(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path)
+    out = tmp_path / "site"
+    build(seeds, out)
+    seed = seeds / "note-01.md"
+    before = seed.stat()
+    text = seed.read_text(encoding="utf-8")
+    seed.write_text(text.replace("Note 1", "Nota 1"), encoding="utf-8")  # same length
+    os.utime(seed, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert seed.stat().st_size == before.st_size
+    result = build(seeds, out)
+    assert result.from_cache == 5
+    assert title_of(out, "note-01") == "Nota 1"
+
+
+def test_a_changed_sidecar_reloads_its_seed(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "letter.txt").write_text(f"{EN}\n\n{EN}\n", encoding="utf-8")
+    (seeds / "letter.yaml").write_text("title: First title\n", encoding="utf-8")
+    out = tmp_path / "site"
+    build(seeds, out)
+    assert title_of(out, "letter") == "First title"
+    (seeds / "letter.yaml").write_text("title: Second title\n", encoding="utf-8")
+    result = build(seeds, out)
+    assert result.from_cache == 0
+    assert title_of(out, "letter") == "Second title"
+    (seeds / "letter.yaml").unlink()
+    assert build(seeds, out).from_cache == 0
+
+
+def test_the_same_bytes_under_another_name_are_their_own_record(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path, count=1)
+    out = tmp_path / "site"
+    build(seeds, out)
+    (seeds / "copy.md").write_bytes((seeds / "note-00.md").read_bytes())
+    result = build(seeds, out)
+    assert result.from_cache == 1
+    assert sorted(document.id for document in result.corpus.documents) == ["copy", "note-00"]
+    assert {document.source for document in result.corpus.documents} == {"copy.md", "note-00.md"}
+
+
+def test_records_of_deleted_seeds_are_pruned(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path)
+    out = tmp_path / "site"
+    build(seeds, out)
+    assert records_in(tmp_path / CACHE_DIR_NAME) == 6
+    (seeds / "note-00.md").unlink()
+    (seeds / "note-01.md").unlink()
+    build(seeds, out)
+    assert records_in(tmp_path / CACHE_DIR_NAME) == 4
+
+
+def test_two_seed_folders_can_share_a_cache_without_pruning_each_other(tmp_path: Path) -> None:
+    one = write_corpus(tmp_path / "one")
+    two = write_corpus(tmp_path / "two", count=3)
+    shared = tmp_path / "cache"
+    build(one, tmp_path / "site-one", cache_dir=shared)
+    build(two, tmp_path / "site-two", cache_dir=shared)
+    assert build(one, tmp_path / "site-one", cache_dir=shared).from_cache == 6
+
+
+def test_a_damaged_cache_is_started_afresh(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path)
+    build(seeds, tmp_path / "site")
+    (tmp_path / CACHE_DIR_NAME / "loaded.sqlite").write_bytes(b"not a database at all" * 100)
+    result = build(seeds, tmp_path / "again")
+    assert result.from_cache == 0
+    assert files_of(tmp_path / "again") == files_of(tmp_path / "site")
+    assert build(seeds, tmp_path / "again").from_cache == 6
+
+
+def test_deleting_the_cache_is_safe(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path)
+    build(seeds, tmp_path / "site")
+    for path in (tmp_path / CACHE_DIR_NAME).iterdir():
+        path.unlink()
+    (tmp_path / CACHE_DIR_NAME).rmdir()
+    assert build(seeds, tmp_path / "site").from_cache == 0
+
+
+def test_a_build_killed_while_loading_leaves_a_usable_cache(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path, count=60)
+    out = tmp_path / "site"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "corpus_site", "build", str(seeds), "-o", str(out), "-q", "--jobs", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    database = tmp_path / CACHE_DIR_NAME / "loaded.sqlite"
+    while not database.exists() and process.poll() is None:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    result = build(seeds, out)
+    assert len(result.corpus.documents) == 60
+    assert files_of(out) == files_of(_plain_build(seeds, tmp_path / "plain"))
+
+
+def _plain_build(seeds: Path, out: Path) -> Path:
+    build(seeds, out, cache=False)
+    return out
+
+
+def test_the_key_covers_version_code_options_and_every_field_of_the_seed(tmp_path: Path, monkeypatch: Any) -> None:
+    seeds = write_corpus(tmp_path, count=1)
+    (seed,) = discover(seeds)[0]
+    key = seed_key(seed)
+    assert key == seed_key(seed)
+    assert seed_key(seed, options="lang=pt") != key
+    assert {"loader", "langtag", "decode", "markup", "records"} <= cache_module._modules_loading_uses()
+    monkeypatch.setattr(cache_module, "__version__", "999.0")
+    code_fingerprint.cache_clear()
+    try:
+        assert seed_key(seed) != key
+    finally:
+        monkeypatch.undo()
+        code_fingerprint.cache_clear()
+    assert seed_key(seed) == key
+
+
+class EditingExecutor(Executor):
+    """Runs each task at once, after `before_each` has had its way with the files: a seed edited mid-build."""
+
+    def __init__(self, before_each: Callable[[], None]) -> None:
+        self.before_each = before_each
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.before_each()
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_a_seed_edited_while_it_loads_is_not_cached_under_its_old_key(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path, count=1)
+    seed = seeds / "note-00.md"
+    original = seed.read_bytes()
+
+    def edit() -> None:
+        seed.write_bytes(original.replace(b"Note 0", b"Edited"))
+
+    folder = tmp_path / "cache"
+    with open_cache(folder, seeds) as load_cache:
+        corpus = load_corpus(seeds, loading(executor=EditingExecutor(edit), cache=load_cache))
+    assert corpus.documents[0].title == "Edited"  # read after the edit
+    seed.write_bytes(original)
+    with open_cache(folder, seeds) as load_cache:
+        assert isinstance(load_cache, LoadCache)
+        corpus = load_corpus(seeds, loading(cache=load_cache))
+        assert load_cache.hits == 0
+    assert corpus.documents[0].title == "Note 0"
+
+
+def test_unchanged_pages_keep_their_modification_times(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path, count=9)
+    out = tmp_path / "site"
+    build(seeds, out)
+    old = 946_684_800_000_000_000  # 2000-01-01: anything rewritten is newer than this
+    for path in out.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(old, old))
+    (seeds / "note-99.md").write_text(f"---\ntitle: Note 99\n---\n\n{EN}\n", encoding="utf-8")
+    result = build(seeds, out)
+    assert result.from_cache == 9
+    mtimes = {path.relative_to(out).as_posix(): path.stat().st_mtime_ns for path in out.rglob("*") if path.is_file()}
+    assert mtimes["docs/note-99.html"] > old
+    assert mtimes["index.html"] > old  # lists the new document
+    # Pages the new document does not touch (not its neighbours in reading order) are the same files as before.
+    for doc_id in ("note-00", "note-01", "note-02", "note-05"):
+        assert mtimes[f"docs/{doc_id}.html"] == old, doc_id
+        assert mtimes[f"docs/{doc_id}.txt"] == old, doc_id
+    assert mtimes["docs/note-08.html"] > old  # its "next" link now leads to note-99
+    assert result.written.unchanged > result.written.written
+
+
+def test_with_nothing_changed_the_output_folder_is_left_as_it_is(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path)
+    out = tmp_path / "site"
+    build(seeds, out)
+    before = files_of(out)
+    folder = out.stat().st_ino  # a build that writes swaps in a new folder
+    result = build(seeds, out)
+    assert out.stat().st_ino == folder
+    assert result.written.written == 0
+    assert result.written.unchanged > 0
+    assert files_of(out) == before
+
+
+def test_any_change_to_the_output_or_the_inputs_builds_again(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path)
+    out = tmp_path / "site"
+    build(seeds, out)
+    expected = files_of(out)
+
+    (out / "docs" / "note-02.html").unlink()  # someone deleted a page
+    build(seeds, out)
+    assert files_of(out) == expected
+
+    (out / "docs" / "note-03.html").write_text("defaced", encoding="utf-8")  # or edited one
+    build(seeds, out)
+    assert files_of(out) == expected
+
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    build(seeds, out, templates=templates)  # an option, even one that changes nothing
+    assert files_of(out) == expected
+    (templates / "404.html").write_text("{% extends 'base.html' %}{% block content %}<p>Lost</p>{% endblock %}")
+    build(seeds, out, templates=templates)
+    assert "<p>Lost</p>" in (out / "404.html").read_text(encoding="utf-8")
+    (templates / "404.html").write_text("{% extends 'base.html' %}{% block content %}<p>Gone</p>{% endblock %}")
+    build(seeds, out, templates=templates)
+    assert "<p>Gone</p>" in (out / "404.html").read_text(encoding="utf-8")
+    (templates / "static").mkdir()
+    (templates / "static" / "extra.css").write_text("p { color: teal }")
+    build(seeds, out, templates=templates)
+    assert (out / "static" / "extra.css").read_text() == "p { color: teal }"
+
+
+RU = "Библиотека открывается в девять утра и закрывается поздно по пятницам, когда читальный зал полон."
+
+
+def assert_same_as_a_plain_build(seeds: Path, out: Path, tmp_path: Path, templates: Path | None = None) -> None:
+    plain = tmp_path / "plain"
+    build(seeds, plain, templates=templates, cache=False)
+    assert files_of(out) == files_of(plain)
+
+
+def test_pages_whose_inputs_did_not_change_are_not_rendered_again(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path, count=9)
+    out = tmp_path / "site"
+    assert build(seeds, out).pages_kept == 0
+    (seeds / "note-99.md").write_text(f"---\ntitle: Note 99\n---\n\n{EN}\n", encoding="utf-8")
+    result = build(seeds, out)
+    # Every document page but the new one and its neighbour (whose "next" link changed) comes back as it was.
+    assert result.pages_kept >= 8
+    assert_same_as_a_plain_build(seeds, out, tmp_path)
+
+
+def test_kept_pages_are_always_what_rendering_would_give(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path, count=6)
+    out = tmp_path / "site"
+    build(seeds, out)
+
+    # A new title shows in the neighbours' previous/next links.
+    note = seeds / "note-03.md"
+    note.write_text(note.read_text(encoding="utf-8").replace("Note 3", "A better title"), encoding="utf-8")
+    build(seeds, out)
+    assert_same_as_a_plain_build(seeds, out, tmp_path)
+    assert "A better title" in (out / "docs" / "note-02.html").read_text(encoding="utf-8")
+
+    # A new language appears in the menu of every page.
+    (seeds / "note-07.md").write_text(f"---\ntitle: Заметка\n---\n\n{RU}\n\n{RU}\n", encoding="utf-8")
+    build(seeds, out)
+    assert_same_as_a_plain_build(seeds, out, tmp_path)
+    assert "ru.html" in (out / "docs" / "note-00.html").read_text(encoding="utf-8")
+
+    # And leaves it when its last document goes.
+    (seeds / "note-07.md").unlink()
+    build(seeds, out)
+    assert_same_as_a_plain_build(seeds, out, tmp_path)
+    assert "ru.html" not in (out / "docs" / "note-00.html").read_text(encoding="utf-8")
+
+
+def test_a_template_that_reads_the_whole_site_makes_every_page_depend_on_it(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path, count=6)
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "doc.html").write_text(
+        "{% extends 'corpus-site/doc.html' %}{% block title %}{{ doc.title }} · one of "
+        "{{ site.documents | length }}{% endblock %}",
+        encoding="utf-8",
+    )
+    out = tmp_path / "site"
+    build(seeds, out, templates=templates)
+    assert "one of 6" in (out / "docs" / "note-00.html").read_text(encoding="utf-8")
+    (seeds / "note-50.md").write_text(f"---\ntitle: Note 50\n---\n\n{EN}\n", encoding="utf-8")
+    build(seeds, out, templates=templates)
+    assert "one of 7" in (out / "docs" / "note-00.html").read_text(encoding="utf-8")
+    assert_same_as_a_plain_build(seeds, out, tmp_path, templates)
+
+
+def test_a_page_edited_in_the_output_is_rendered_again(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path, count=6)
+    out = tmp_path / "site"
+    build(seeds, out)
+    page = out / "docs" / "note-04.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("Note 4", "Defaced"), encoding="utf-8")
+    (seeds / "note-00.md").write_text(f"---\ntitle: Changed\n---\n\n{EN}\n", encoding="utf-8")  # so the site is rebuilt
+    build(seeds, out)
+    assert "Defaced" not in page.read_text(encoding="utf-8")
+    assert_same_as_a_plain_build(seeds, out, tmp_path)

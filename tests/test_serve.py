@@ -1,0 +1,187 @@
+"""`corpus-site serve`: serves the built site, rebuilds on change, reloads pages, and stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from corpus_site.serve import SCRIPT_PATH, VERSION_PATH, inject_reload
+
+EN = "The library opens at nine in the morning and closes late on Fridays, when the reading room is busy."
+PT = "A biblioteca abre às nove da manhã e fecha tarde às sextas-feiras, quando a sala de leitura está cheia."
+WAIT = 60  # seconds before a test gives up on something that should happen (a bound, not a timed assertion)
+
+
+class Server:
+    """A `corpus-site serve` process and the lines it prints."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        try:
+            self.url = self.wait_for_line(r"^Serving .* at (http://127\.0\.0\.1:\d+/)").group(1)
+        except BaseException:
+            self.close()
+            raise
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.reader.join(timeout=WAIT)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+    def wait_for_line(self, pattern: str) -> re.Match[str]:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    pytest.fail(f"serve exited with {self.process.returncode}; it printed {self.seen}")
+                continue
+            self.seen.append(line)
+            if found := re.search(pattern, line):
+                return found
+        pytest.fail(f"serve never printed {pattern!r}; it printed {self.seen}")
+
+    def get(self, path: str) -> bytes:
+        with urllib.request.urlopen(self.url + path.lstrip("/"), timeout=10) as response:
+            return bytes(response.read())
+
+    def version(self) -> str:
+        return self.get(VERSION_PATH).decode()
+
+
+def eventually(check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    pytest.fail("the served site never changed as expected")
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "first.md").write_text(f"---\ntitle: First note\n---\n\n{EN}\n\n{EN}\n", encoding="utf-8")
+    (seeds / "second.md").write_text(f"---\ntitle: Segunda nota\n---\n\n{PT}\n\n{PT}\n", encoding="utf-8")
+    return seeds
+
+
+@pytest.fixture
+def server(corpus: Path, tmp_path: Path) -> Iterator[Server]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "corpus_site", "serve", str(corpus), "-o", str(tmp_path / "site"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    started = Server(process)
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+def test_serves_rebuilds_on_a_new_seed_and_stops_on_ctrl_c(server: Server, corpus: Path, tmp_path: Path) -> None:
+    index = BeautifulSoup(server.get("/"), "html.parser")
+    assert {link.get_text(strip=True) for link in index.select("a[href$='.html']")} >= {"First note", "Segunda nota"}
+    reload_script = index.select_one(f"script[src='{SCRIPT_PATH}']")
+    assert reload_script is not None
+    version = server.version()
+    assert reload_script["data-version"] == version
+    assert b"location.reload" in server.get(SCRIPT_PATH)
+
+    with pytest.raises(urllib.error.HTTPError):
+        server.get("/docs/third.html")
+    (corpus / "third.md").write_text(f"---\ntitle: Third note\n---\n\n{EN} {EN}\n", encoding="utf-8")
+    eventually(lambda: server.version() != version)
+    page = BeautifulSoup(server.get("/docs/third.html"), "html.parser")
+    heading = page.select_one("article h1")
+    assert heading is not None and heading.get_text(strip=True) == "Third note"
+    index = BeautifulSoup(server.get("/index.html"), "html.parser")
+    assert "Third note" in {link.get_text(strip=True) for link in index.select("a")}
+    assert server.wait_for_line(r"^Built .*: 3 documents .*\(2 from the cache")
+
+    # The reload script exists only in responses: the files on disk are the site as built.
+    built = [path for path in (tmp_path / "site").rglob("*.html")]
+    assert built
+    for path in built:
+        soup = BeautifulSoup(path.read_bytes(), "html.parser")
+        assert soup.select(f"script[src='{SCRIPT_PATH}']") == [], path
+        assert b"__corpus_site" not in path.read_bytes(), path
+
+    server.process.send_signal(signal.SIGINT)
+    assert server.process.wait(timeout=WAIT) == 0
+    assert "Traceback" not in "\n".join(server.seen)
+
+
+def test_a_template_change_rebuilds_and_a_template_error_keeps_serving(corpus: Path, tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "corpus_site", "serve", str(corpus), "-o", str(tmp_path / "site"), "--port", "0",
+         "--templates", str(templates)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    server = Server(process)
+    try:
+        version = server.version()
+        (templates / "404.html").write_text(
+            "{% extends 'base.html' %}{% block content %}<p>Lost here</p>{% endblock %}"
+        )
+        eventually(lambda: server.version() != version)
+        assert "Lost here" in server.get("/404.html").decode()
+        version = server.version()
+        (templates / "404.html").write_text("{% extends 'base.html' %}{% block content %}{{ oops( }}{% endblock %}")
+        server.wait_for_line(r"error: .*404\.html")
+        assert server.version() == version
+        assert "Lost here" in server.get("/404.html").decode()  # the last good site stays up
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=WAIT) == 0
+    finally:
+        server.close()
+
+
+def test_a_port_in_use_is_one_clear_error(corpus: Path, tmp_path: Path, server: Server) -> None:
+    port = server.url.rsplit(":", 1)[1].strip("/")
+    result = subprocess.run(
+        [sys.executable, "-m", "corpus_site", "serve", str(corpus), "-o", str(tmp_path / "other"), "--port", port],
+        capture_output=True, text=True, timeout=WAIT,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_inject_reload_goes_before_the_last_body_end_tag() -> None:
+    page = b"<html><body><pre>&lt;/body&gt;</pre></body></html>"
+    injected = inject_reload(page, 7)
+    assert injected.endswith(b'<script src="/__corpus_site_reload.js" data-version="7"></script></body></html>')
+    assert inject_reload(b"<p>no body tag</p>", 1).startswith(b"<p>no body tag</p><script ")
