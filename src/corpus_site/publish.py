@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from urllib.parse import quote, urljoin
 from xml.etree import ElementTree as ET
 
@@ -15,7 +16,7 @@ from corpus_site.site import Site, doc_url, lang_url
 ATOM = "http://www.w3.org/2005/Atom"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XHTML = "http://www.w3.org/1999/xhtml"
-_EPOCH = "1970-01-01T00:00:00Z"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAMESPACE = uuid.UUID("8f0b8a52-3c55-4e5e-9a55-6d1f9a3c2b10")  # ours: stable Atom ids from content hashes
 
 Alternates = Mapping[str, Iterable[tuple[str, str]]]  # document id → (lang, url relative to OUT) of each version
@@ -35,27 +36,38 @@ def feed_files(site: Site, base_url: str | None) -> dict[str, bytes]:
     for language in site.languages:
         documents = [by_id[doc_id] for doc_id in language.primary]
         path = lang_url(language.code).replace(".html", ".xml")
-        files[path] = atom_feed(documents, f"Corpus: {language.name}", path, "../", base_url, language.code)
+        files[path] = atom_feed(
+            documents, f"Corpus: {language.name}", path, "../", base_url, language.code, lang_url(language.code)
+        )
     return files
 
 
-def _sort_key(document: Document) -> tuple[str, str]:
-    return (document.metadata.date or "", document.id)
+def _sort_key(document: Document) -> tuple[datetime, str]:
+    return (_instant(document.metadata.date), document.id)
+
+
+def _instant(value: str | None) -> datetime:
+    """A metadata date as an aware datetime (a day or a local time read as UTC); undated sorts first."""
+    try:
+        parsed = datetime.fromisoformat(value) if value else _EPOCH
+    except ValueError:
+        parsed = _EPOCH
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _atom_time(value: str | None) -> str:
-    """Atom wants a full timestamp with a zone; our dates may be days or local times."""
-    if not value:
-        return _EPOCH
-    if len(value) == 10:
-        return value + "T00:00:00Z"
-    if len(value) == 16:
-        return value + ":00Z"
-    return value if value.endswith("Z") or "+" in value[10:] else value + "Z"
+    """Atom wants RFC 3339 (seconds and a zone); our dates may be days, local times, or times with an offset."""
+    return _instant(value).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def atom_feed(
-    documents: Iterable[Document], title: str, self_path: str, root: str, base_url: str | None, lang: str | None = None
+    documents: Iterable[Document],
+    title: str,
+    self_path: str,
+    root: str,
+    base_url: str | None,
+    lang: str | None = None,
+    page: str = "index.html",
 ) -> bytes:
     """An Atom 1.0 feed of `documents`, newest first; links relative to the feed unless a base URL is given."""
     ordered = sorted(documents, key=_sort_key, reverse=True)
@@ -69,12 +81,12 @@ def atom_feed(
     generator = _text(feed, "generator", "corpus-site")
     generator.set("version", __version__)
     _link(feed, absolute(base_url, self_path) if base_url else self_path.rsplit("/", 1)[-1], "self")
-    _link(feed, absolute(base_url, "index.html") if base_url else root + "index.html", "alternate")
+    _link(feed, absolute(base_url, page) if base_url else root + page, "alternate")  # the page listing the same
     for document in ordered:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
         entry.set("{http://www.w3.org/XML/1998/namespace}lang", document.primary_lang)
         _text(entry, "title", document.title)
-        _text(entry, "id", _urn(document.sha256))
+        _text(entry, "id", _urn("doc:" + document.source))
         _text(entry, "updated", _atom_time(document.metadata.date))
         author = ET.SubElement(entry, f"{{{ATOM}}}author")
         _text(author, "name", document.metadata.author or "unknown")

@@ -92,13 +92,14 @@ def _pages(
     alternates = site.alternates()
     shared = {"site": site, "languages": site.languages, "skipped": site.corpus.skipped, "base_url": base_url}
 
-    def page(path: str, template: str, **context: Any) -> tuple[str, bytes]:
-        root = "../" * path.count("/")
+    def page(path: str, template: str, root: str | None = None, **context: Any) -> tuple[str, bytes]:
+        root = "../" * path.count("/") if root is None else root
         return path, _render(env, template, root=root, page_path=path, **shared, **context)
 
     yield page("index.html", "index.html", page_lang=UI_LANG, by_id=by_id, texts=site.texts())
     yield page("report.html", "report.html", page_lang=UI_LANG, health=report.health(site))
-    yield page("404.html", "404.html", page_lang=UI_LANG)
+    # Hosts serve 404.html at whatever address was missing, at any depth: with a base URL its links can hold.
+    yield page("404.html", "404.html", root=publish.absolute(base_url, "") if base_url else None, page_lang=UI_LANG)
     charts = overview.charts(site)
     total_words = sum(document.words for document in site.documents)
     yield page("overview.html", "overview.html", page_lang=UI_LANG, charts=charts, total_words=total_words)
