@@ -68,7 +68,7 @@ def test_a_cut_off_last_utf8_character_is_dropped_with_a_warning():
     result = decode(data)
     assert result.text == "第一行\n中文文本测"
     assert result.encoding == "utf-8"
-    (message, line), = result.warnings
+    ((message, line),) = result.warnings
     assert "middle of a UTF-8 character" in message
     assert line == 2
 
@@ -78,7 +78,7 @@ def test_stray_cp1252_bytes_in_utf8_text_are_read_as_cp1252():
     result = decode(data)
     assert result.text == "Straße, café, naïve — “quoted”\nsecond line réunion"
     assert result.encoding == "utf-8"
-    (message, line), = result.warnings
+    ((message, line),) = result.warnings
     assert "not UTF-8" in message
     assert line == 2
 
@@ -96,7 +96,12 @@ def encodable(text: str, codec: str) -> bool:
 
 @pytest.mark.parametrize(
     ("text", "codec"),
-    [(text, codec) for text in (PT, FR, ES, DE, *SHORT_WESTERN) for codec in ("cp1252", "latin-1") if encodable(text, codec)],
+    [
+        (text, codec)
+        for text in (PT, FR, ES, DE, *SHORT_WESTERN)
+        for codec in ("cp1252", "latin-1")
+        if encodable(text, codec)
+    ],
 )
 def test_western_legacy_text_keeps_its_accents(text, codec):
     result = decode(text.encode(codec))
@@ -145,7 +150,13 @@ def test_text_is_nfc():
 
 @pytest.mark.parametrize(
     "data",
-    [b"one\r\ntwo\r\nthree", b"one\rtwo\rthree", b"one\r\ntwo\rthree", b"one\ntwo\r\nthree", "one\u2028two\x85three".encode()],
+    [
+        b"one\r\ntwo\r\nthree",
+        b"one\rtwo\rthree",
+        b"one\r\ntwo\rthree",
+        b"one\ntwo\r\nthree",
+        "one\u2028two\x85three".encode(),
+    ],
 )
 def test_line_ends_become_newlines(data):
     assert decoded(data) == "one\ntwo\nthree"
@@ -154,7 +165,7 @@ def test_line_ends_become_newlines(data):
 def test_a_nul_in_the_middle_of_text_is_removed_with_a_warning_naming_its_line():
     result = decode(b"first line\nsecond \x00line\nthird line")
     assert result.text == "first line\nsecond line\nthird line"
-    (message, line), = result.warnings
+    ((message, line),) = result.warnings
     assert "NUL" in message
     assert line == 2
 
@@ -181,7 +192,7 @@ PNG = bytes.fromhex(
         (b"", "empty file"),
         (b"   \n\t \r\n  ", "only whitespace"),
         (codecs.BOM_UTF8, "only whitespace"),
-        (codecs.BOM_UTF8 + " \n".encode(), "only whitespace"),
+        (codecs.BOM_UTF8 + b" \n", "only whitespace"),
         (b"\x01\x02\x03\x04\x1b\x7f", "only control characters"),
         (bytes(range(1, 9)) * 50, "binary"),
         (PNG, "PNG image"),

@@ -4,14 +4,15 @@ and every seed-type file is accounted for as exactly one document or one skipped
 A longer campaign: FUZZ_EXAMPLES=5000 python -m pytest tests/test_fuzz.py -q
 """
 
+import contextlib
 import os
 import re
 import shutil
 import tempfile
 import unicodedata
 import warnings
-from html import unescape
 from collections import Counter
+from html import unescape
 from pathlib import Path
 
 import yaml
@@ -25,12 +26,9 @@ from corpus_site.markup import is_safe_link, linkify, markdown_blocks, text_bloc
 
 # Hypothesis imports libcst to write a patch for a failing example, and libcst trips a DeprecationWarning
 # that filterwarnings=error turns into a pytest INTERNALERROR hiding the failure: import it quietly now.
-with warnings.catch_warnings():
+with warnings.catch_warnings(), contextlib.suppress(ImportError):
     warnings.simplefilter("ignore")
-    try:
-        import hypothesis.extra._patching  # noqa: F401
-    except ImportError:
-        pass
+    import hypothesis.extra._patching  # noqa: F401
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "0"))
 FUZZ = settings(
@@ -44,9 +42,54 @@ SAFE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 SEED_SUFFIXES = (".txt", ".md", ".markdown")
 ELEMENTS = {"main", "p", "br", "a", "em", "strong", "code", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li",
             "blockquote", "hr", "table", "thead", "tbody", "tr", "th", "td", "s"}  # fmt: skip
-ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "cp1252", "latin-1", "cp1251", "gb18030", "shift_jis"]
-WORDS = ("ação coração você não está história família também já até São Paulo café crème déjà où été garçon "
-         "leçon naïve élève façade señor mañana niño año the and of fishermen porto mar vento").split()  # fmt: skip
+ENCODINGS = [
+    "utf-8",
+    "utf-8-sig",
+    "utf-16",
+    "utf-16-le",
+    "utf-16-be",
+    "utf-32",
+    "cp1252",
+    "latin-1",
+    "cp1251",
+    "gb18030",
+    "shift_jis",
+]
+WORDS = [
+    "ação",
+    "coração",
+    "você",
+    "não",
+    "está",
+    "história",
+    "família",
+    "também",
+    "já",
+    "até",
+    "São",
+    "Paulo",
+    "café",
+    "crème",
+    "déjà",
+    "où",
+    "été",
+    "garçon",
+    "leçon",
+    "naïve",
+    "élève",
+    "façade",
+    "señor",
+    "mañana",
+    "niño",
+    "año",
+    "the",
+    "and",
+    "of",
+    "fishermen",
+    "porto",
+    "mar",
+    "vento",
+]
 
 name_chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00")
 file_names = st.builds(
@@ -57,11 +100,22 @@ file_names = st.builds(
 folders = st.sampled_from(["", "", "sub/", "sub/deeper/", "Sub/", ".hidden/", "a b/", "ü/"])
 
 yaml_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40), st.dates(), st.datetimes()
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=40),
+    st.dates(),
+    st.datetimes(),
 )
-yaml_values = st.recursive(yaml_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
-field_names = st.sampled_from(["title", "date", "lang", "language", "author", "tags", "source_url", "Source URL", "translation_key",
-                               "translation_of", "first_seen", "updated"]) | st.text(max_size=10)  # fmt: skip
+yaml_values = st.recursive(
+    yaml_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+FIELDS = ["title", "date", "lang", "language", "author", "tags", "source_url", "Source URL", "translation_key",
+          "translation_of", "first_seen", "updated"]  # fmt: skip
+field_names = st.sampled_from(FIELDS) | st.text(max_size=10)
 front_matters = st.dictionaries(field_names, yaml_values, max_size=6)
 
 
@@ -73,19 +127,35 @@ bodies = st.text(max_size=400)
 contents = st.one_of(
     st.binary(max_size=1500),
     st.builds(encoded, bodies, st.sampled_from(ENCODINGS)),
-    st.builds(lambda front, body: ("---\n" + yaml.safe_dump(front, allow_unicode=True) + "---\n" + body).encode(), front_matters, bodies),
+    st.builds(
+        lambda front, body: ("---\n" + yaml.safe_dump(front, allow_unicode=True) + "---\n" + body).encode(),
+        front_matters,
+        bodies,
+    ),
     st.builds(lambda front, body: f"---\n{front}\n---\n{body}".encode(), st.text(max_size=200), bodies),
-    st.builds(lambda words: " ".join(words).encode("cp1252"), st.lists(st.sampled_from(WORDS), min_size=1, max_size=30)),
-    st.sampled_from([b"", b" \n", b"\x00", b"\x89PNG\r\n\x1a\n\x00\x00", b"---\n", b"---\n---\n", b"\xef\xbb\xbf", b"\xff\xfe"]),
+    st.builds(
+        lambda words: " ".join(words).encode("cp1252"), st.lists(st.sampled_from(WORDS), min_size=1, max_size=30)
+    ),
+    st.sampled_from(
+        [b"", b" \n", b"\x00", b"\x89PNG\r\n\x1a\n\x00\x00", b"---\n", b"---\n---\n", b"\xef\xbb\xbf", b"\xff\xfe"]
+    ),
 )
 corpora = st.lists(st.tuples(folders, file_names, contents), max_size=8)
 # Symbolic links: (folder, name, target) where the target is another entry, SEEDS, outside SEEDS, missing or itself.
-links = st.lists(st.tuples(folders, file_names, st.sampled_from(["first", "root", "outside", "outside-dir", "missing", "self"])), max_size=3)
+links = st.lists(
+    st.tuples(folders, file_names, st.sampled_from(["first", "root", "outside", "outside-dir", "missing", "self"])),
+    max_size=3,
+)
 
 
 def is_seed(relative: str) -> bool:
     parts = relative.split("/")
     return not any(part.startswith(".") for part in parts) and os.path.splitext(parts[-1])[1].lower() in SEED_SUFFIXES
+
+
+def shown(relative: str) -> str:
+    """A path as the loader shows it: control characters escaped."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda match: f"\\x{ord(match.group()):02x}", relative)
 
 
 def check_html(html: str) -> None:
@@ -128,16 +198,20 @@ def test_any_folder_loads_and_every_seed_is_accounted_for(files, symlinks):
             path.symlink_to(folder / first if kind == "first" and first else targets.get(kind, path))
             written[relative] = None
         corpus = load_corpus(folder)
-        expected = sorted(relative for relative in written if is_seed(relative))
-        accounted = Counter([document.source for document in corpus.documents] + [item.source for item in corpus.skipped])
+        expected = sorted(shown(relative) for relative in written if is_seed(relative))
+        accounted = Counter(
+            [document.source for document in corpus.documents] + [item.source for item in corpus.skipped]
+        )
         assert sorted(accounted) == expected
         assert set(accounted.values()) <= {1}
         assert not [item for item in corpus.skipped if "internal error" in item.reason]
+        assert not [item for item in corpus.skipped if re.search(r"[\x00-\x1f\x7f-\x9f]", item.source)]
         ids = [document.id for document in corpus.documents]
         assert len(set(ids)) == len(ids)
         for document in corpus.documents:
             assert SAFE_ID.match(document.id) and len(document.id) <= 100, document.id
-            assert document.title.strip() and "\n" not in document.title
+            assert document.title.strip()
+            assert not re.search(r"[\x00-\x1f\x7f-\x9f]", document.title + document.source)
             assert "\r" not in document.text and unicodedata.is_normalized("NFC", document.text)
             assert document.blocks
             for block in document.blocks:
@@ -161,7 +235,9 @@ def test_decode_returns_clean_text_or_a_reason(data):
     assert unicodedata.is_normalized("NFC", result.text)
 
 
-plain_text = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cn", "Co", "Zl", "Zp")) | st.just("\n"), max_size=300)
+plain_text = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc", "Cn", "Co", "Zl", "Zp")) | st.just("\n"), max_size=300
+)
 
 
 @QUICK

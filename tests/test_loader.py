@@ -144,7 +144,9 @@ def test_symbolic_links_leaving_seeds_or_looping_are_reported_not_followed(tmp_p
     assert documents(corpus)["evil.txt"].metadata.as_dict() == {}
     everything = json.dumps([document.text for document in corpus.documents])
     assert "SECRET" not in everything
-    assert_accounted(corpus, ["real.txt", "inside.txt", "evil.txt", "out.txt", "loop1.txt", "loop2.txt", "self.md", "broken.txt"])
+    assert_accounted(
+        corpus, ["real.txt", "inside.txt", "evil.txt", "out.txt", "loop1.txt", "loop2.txt", "self.md", "broken.txt"]
+    )
 
 
 def test_a_named_pipe_is_skipped_without_waiting_for_a_writer(tmp_path):
@@ -215,7 +217,12 @@ def test_mixed_line_endings_give_the_right_paragraphs(tmp_path):
     write(tmp_path, "mixed.txt", b"One first.\r\nOne second.\r\n\r\nTwo first.\rTwo second.\r\rThree.\n\nFour.")
     document = documents(load_corpus(tmp_path))["mixed.txt"]
     assert "\r" not in document.text
-    assert [block.text for block in document.blocks] == ["One first.\nOne second.", "Two first.\nTwo second.", "Three.", "Four."]
+    assert [block.text for block in document.blocks] == [
+        "One first.\nOne second.",
+        "Two first.\nTwo second.",
+        "Three.",
+        "Four.",
+    ]
 
 
 # --- front matter -----------------------------------------------------------------------------------------------
@@ -320,7 +327,9 @@ def test_a_bad_value_costs_only_its_own_field(tmp_path):
     write(
         tmp_path,
         "x.md",
-        "---\ntitle: Kept\ndate: 2025-13-45\ncount: " + "1" * 5000 + "\nlang: not a language\nauthor: Kept too\n---\nBody.\n",
+        "---\ntitle: Kept\ndate: 2025-13-45\ncount: "
+        + "1" * 5000
+        + "\nlang: not a language\nauthor: Kept too\n---\nBody.\n",
     )
     corpus = load_corpus(tmp_path)
     document = documents(corpus)["x.md"]
@@ -363,8 +372,14 @@ def test_yaml_alias_bombs_and_deep_nesting_load_quickly(tmp_path):
 
 
 def test_hostile_text_and_markdown_are_inert(tmp_path):
-    write(tmp_path, "x.txt", 'Hi <script>alert(1)</script> see https://example.org/a?b=1&c=2. <img src=x onerror=alert(1)>')
-    write(tmp_path, "y.md", "# T\n\n<script>alert(1)</script>\n\n[a](javascript:alert(1)) [b](JaVaScRiPt&#x3A;alert(1))\n")
+    write(
+        tmp_path,
+        "x.txt",
+        "Hi <script>alert(1)</script> see https://example.org/a?b=1&c=2. <img src=x onerror=alert(1)>",
+    )
+    write(
+        tmp_path, "y.md", "# T\n\n<script>alert(1)</script>\n\n[a](javascript:alert(1)) [b](JaVaScRiPt&#x3A;alert(1))\n"
+    )
     for document in load_corpus(tmp_path).documents:
         page = BeautifulSoup("".join(block.html for block in document.blocks), "html.parser")
         assert not page.find_all(["script", "img"])
@@ -457,9 +472,13 @@ def test_title_sources_in_order_of_preference(tmp_path):
 
 def test_long_titles_are_cut_cleanly(tmp_path):
     long_latin = "Palavras " * 40
-    cjk = "本文探讨了模型在对齐方面的独特之处以及其与新一代人工智能在工作方式上的差异作者认为在某些方面表现出非凡的对齐。"
+    cjk = (
+        "本文探讨了模型在对齐方面的独特之处以及其与新一代人工智能在工作方式上的差异作者认为在某些方面表现出非凡的对齐。"
+    )
     family = "\U0001f469\u200d\U0001f469\u200d\U0001f467"
-    found = titles(tmp_path, {"latin.txt": long_latin, "cjk.txt": cjk, "emoji.txt": family * 60, "accents.txt": "e\u0301" * 200})
+    found = titles(
+        tmp_path, {"latin.txt": long_latin, "cjk.txt": cjk, "emoji.txt": family * 60, "accents.txt": "e\u0301" * 200}
+    )
     assert found["latin.txt"].endswith("Palavras…")
     assert len(found["latin.txt"]) <= 73
     assert found["cjk.txt"].endswith("…") and cjk.startswith(found["cjk.txt"][:-1])
@@ -480,7 +499,9 @@ def test_title_and_metadata_on_a_five_megabyte_line_without_spaces():
 
 
 def test_a_five_megabyte_line_of_prose_loads(tmp_path):
-    line = ("Os pescadores voltaram ao porto depois de uma longa noite no mar, https://example.org/x cansados. " * 52_000)[:5_000_000]
+    line = (
+        "Os pescadores voltaram ao porto depois de uma longa noite no mar, https://example.org/x cansados. " * 52_000
+    )[:5_000_000]
     write(tmp_path, "long.txt", line)
     (document,) = load_corpus(tmp_path).documents
     assert len(document.blocks) == 1
@@ -494,7 +515,7 @@ ODD_NAMES = [
     "notes.txt", "notes.md", "notes.markdown", "a/readme.txt", "b/readme.txt", "a-readme.txt",
     "my notes é ü.txt", "emoji 🧵🎉.txt", "🧵.txt", "文章.txt", "Case.txt", "case.txt", "CASE.md",
     "dots..twice...txt", "--dash.txt", "-x.md", "con.txt", "a" * 200 + ".txt", "a" * 199 + "b.txt",
-    "x" * 90 + " one.txt", "x" * 90 + " two.txt", "space .txt", " space.txt", "tab\tname.txt",
+    "x" * 90 + " one.txt", "x" * 90 + " two.txt", "space .txt", " space.txt",
     "quote\"'<>.txt", "percent%20.txt", "question?.md", "back\\slash.txt",
 ]  # fmt: skip
 
@@ -517,7 +538,9 @@ def test_ids_are_stable_url_safe_unique_and_readable(tmp_path):
     assert ids["Case.txt"] != ids["case.txt"]
     assert ids == {seed.source: seed.id for seed in discover(tmp_path)[0]}
     write(tmp_path, "unrelated.txt", "New.")
-    assert {source: seed_id for source, seed_id in ((s.source, s.id) for s in discover(tmp_path)[0]) if source in ids} == ids
+    assert {
+        source: seed_id for source, seed_id in ((s.source, s.id) for s in discover(tmp_path)[0]) if source in ids
+    } == ids
 
 
 def test_ids_distinct_even_against_names_that_look_like_hashed_ids(tmp_path):
@@ -527,6 +550,16 @@ def test_ids_distinct_even_against_names_that_look_like_hashed_ids(tmp_path):
     write(tmp_path, f"{first['a.txt']}.txt", "Impostor.")
     again = {seed.source: seed.id for seed in discover(tmp_path)[0]}
     assert len(set(again.values())) == 3
+
+
+def test_control_characters_in_names_are_shown_escaped(tmp_path):
+    write(tmp_path, "tab\tname.txt", "Tab.")
+    write(tmp_path, "line\nbreak\r.md", "---\n")
+    corpus = load_corpus(tmp_path)
+    assert {document.source: document.title for document in corpus.documents} == {
+        "line\\x0abreak\\x0d.md": "line\\x0abreak\\x0d",
+        "tab\\x09name.txt": "Tab",
+    }
 
 
 def test_file_names_that_are_not_utf8_get_text_sources_and_safe_ids(tmp_path):

@@ -25,8 +25,9 @@ HOSTILE_TARGETS = [
     "VBScript:msgbox(1)",
     "file:///etc/passwd",
 ]
-SAFE_TARGETS = ["https://example.org/a?b=c#d", "HTTP://EXAMPLE.ORG", "mailto:someone@example.org", "/absolute", "relative/page.html",
-                "../up.html", "#anchor", "?query", "//example.org/protocol-relative", "page.html?at=10:30"]  # fmt: skip
+SAFE_TARGETS = ["https://example.org/a?b=c#d", "HTTP://EXAMPLE.ORG", "mailto:someone@example.org", "/absolute",
+                "relative/page.html", "../up.html", "#anchor", "?query", "//example.org/protocol-relative",
+                "page.html?at=10:30"]  # fmt: skip
 
 
 def soup(html: str) -> BeautifulSoup:
@@ -160,7 +161,9 @@ def test_bare_urls_become_links_without_trailing_punctuation(text, href, shown):
     assert page.get_text() == text
 
 
-@pytest.mark.parametrize("text", ["http://", "www.", "https://.", "javascript:alert(1)", "x.com/AmandaAskell/s…ficação"])
+@pytest.mark.parametrize(
+    "text", ["http://", "www.", "https://.", "javascript:alert(1)", "x.com/AmandaAskell/s…ficação"]
+)
 def test_things_that_are_not_urls_stay_text(text):
     page = soup(linkify(text))
     assert not page.find_all("a")

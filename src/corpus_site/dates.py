@@ -64,7 +64,9 @@ _LABEL = re.compile(
 )
 _TIME = r"(?P<H>\d{1,2})[:h](?P<M>\d{2})(?::(?P<S>\d{2}))?(?:\s*(?P<ampm>[AaPp]\.?[Mm]\.?)(?![^\W\d_]))?"
 _ISO = re.compile(
-    r"(?<!\d)(?P<y>\d{4})([-/.])(?P<m>\d{1,2})\2(?P<d>\d{1,2})(?!\d)(?:(?:T|\s+|,\s*)" + _TIME.replace("[:h]", ":") + ")?"
+    r"(?<!\d)(?P<y>\d{4})([-/.])(?P<m>\d{1,2})\2(?P<d>\d{1,2})(?!\d)(?:(?:T|\s+|,\s*)"
+    + _TIME.replace("[:h]", ":")
+    + ")?"
 )
 _MONTH_FIRST = re.compile(
     r"(?<![^\W\d_])(?P<mon>[^\W\d_]{3,10})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})(?!\d)"
@@ -84,7 +86,11 @@ _TIME_OR_DAY = re.compile(r"\d{1,2}\s*[月월]\s*\d{1,2}\s*[日일]|(?<![\d:])\d
 
 def parse_date(text: str) -> str | None:
     """The first recognisable date in `text` as ISO 8601 ("2025-07-10" or "2025-07-10T20:06"), or None."""
-    found = [(match.start(), iso) for pattern in (_ISO, _CJK, _MONTH_FIRST, _DAY_FIRST) for match, iso in _dates(pattern, text)]
+    found = [
+        (match.start(), iso)
+        for pattern in (_ISO, _CJK, _MONTH_FIRST, _DAY_FIRST)
+        for match, iso in _dates(pattern, text)
+    ]
     return min(found)[1] if found else None
 
 

@@ -152,12 +152,19 @@ def _decode_unicode(data: bytes, encoding: str, warnings: list[tuple[str, int | 
     except UnicodeDecodeError as error:
         if error.reason in ("truncated data", "unexpected end of data") and error.end == len(data):
             text = data[: error.start].decode(encoding, "replace")
-            warnings.append(("the file ends in the middle of a character (cut short?); the partial character was dropped", text.count("\n") + 1))
+            warnings.append(
+                (
+                    "the file ends in the middle of a character (cut short?); the partial character was dropped",
+                    text.count("\n") + 1,
+                )
+            )
             return text
         text = data.decode(encoding, "replace")
         bad = text.count("\ufffd")
         if bad > max(_MIN_BINARY, len(text) * _BINARY_SHARE):
-            raise UndecodableError(f"not valid {encoding} although it starts with a {encoding} byte-order mark") from None
+            raise UndecodableError(
+                f"not valid {encoding} although it starts with a {encoding} byte-order mark"
+            ) from None
         line = data[: error.start].decode(encoding, "replace").count("\n") + 1
         warnings.append((f"{bad} invalid {encoding} sequence(s) replaced with U+FFFD", line))
         return text
@@ -168,7 +175,12 @@ def _mostly_utf8(data: bytes, error: UnicodeDecodeError, warnings: list[tuple[st
     if error.reason == "unexpected end of data" and error.end == len(data):
         text = data[: error.start].decode("utf-8")  # valid: this is the first error
         if not text.isascii():  # UTF-8 characters before the cut; a lone high byte after ASCII is cp1252
-            warnings.append(("the file ends in the middle of a UTF-8 character (cut short?); the partial character was dropped", text.count("\n") + 1))
+            warnings.append(
+                (
+                    "the file ends in the middle of a UTF-8 character (cut short?); the partial character was dropped",
+                    text.count("\n") + 1,
+                )
+            )
             return text
     lenient = data.decode("utf-8", "replace")
     bad = lenient.count("\ufffd") - data.count(_UTF8_REPLACEMENT)

@@ -83,9 +83,11 @@ _STARTS = [start for start, _, _ in _RANGES]
 # Things that are not prose and fool langdetect (a lone "@jdoe_92" reads as Dutch at p = 0.99999).
 _NOISE = re.compile(
     r"(?:https?://|www\.)\S+"  # URLs
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail addresses
+    # Each run below starts only where a run of its characters starts: without the lookbehinds, a long
+    # text without spaces is retried from every position (quadratic).
+    r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail addresses
     r"|[@#]\w+"  # handles and hashtags
-    r"|\b[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[a-z]{2,6}\b(?:/\S*)?"  # bare domains, x.com/...
+    r"|(?<![A-Za-z0-9-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[a-z]{2,6}\b(?:/\S*)?"  # bare domains, x.com/...
     r"|\b[A-Za-z_]*[0-9_][A-Za-z0-9_]*"  # identifiers and numbers: C3O, tpl_guoji1, 2025
 )
 _SPACES = re.compile(r"\s+")

@@ -32,7 +32,9 @@ _TITLE_WIDTH = 72  # columns; a wide (CJK) character takes two
 _HEADING_WIDTH = 100
 _HEADING_MAX_WORDS = 16
 _TITLE_LINES = 8  # lines looked at for a heading-like first line
-_WINDOWS_DEVICES = frozenset(["con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))])
+_WINDOWS_DEVICES = frozenset(
+    ["con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))]
+)
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*|\d+(?:[.,]\d+)*")
 # Scripts written without spaces between words: each character counts as a word.
 _CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
@@ -44,6 +46,7 @@ _CLOSING_FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 _OPENING_FENCE = re.compile(r"---[ \t]*\n")
 _TEXT_KINDS_SKIPPED_FOR_TITLES = ("code", "hr", "table")
 _MIB = 1024 * 1024
+_CONTROL_IN_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +70,7 @@ class Loaded:
     warnings: tuple[Problem, ...]
 
 
-def load_corpus(
-    seeds: Path, load: Callable[[Iterable[SeedFile]], Iterable[Loaded]] | None = None
-) -> Corpus:
+def load_corpus(seeds: Path, load: Callable[[Iterable[SeedFile]], Iterable[Loaded]] | None = None) -> Corpus:
     """Find and load every seed under `seeds`, in a stable order."""
     found, ignored, problems = discover(seeds)
     results = list((load or _load_serially)(found))
@@ -114,7 +115,12 @@ def discover(seeds: Path) -> tuple[list[SeedFile], list[str], list[Problem]]:
                 entries = sorted(iterator, key=lambda entry: entry.name)
         except OSError as error:
             if prefix or folder.exists():
-                problems.append(Problem(prefix.rstrip("/") or ".", f"folder cannot be read ({_reason(error)}); its files were not loaded"))
+                problems.append(
+                    Problem(
+                        prefix.rstrip("/") or ".",
+                        f"folder cannot be read ({_reason(error)}); its files were not loaded",
+                    )
+                )
             continue
         files: list[_Entry] = []
         for entry in entries:
@@ -162,7 +168,14 @@ def _seed_files(entries: list[tuple[_Entry, Path | None]]) -> list[SeedFile]:
         refusals.append(reason)
     ids = assign_ids([item.source for (item, _), reason in zip(entries, refusals, strict=True) if reason is None])
     return [
-        SeedFile(item.path, item.source, "" if reason else ids[item.source], _seed_format(item.name) or "text", sidecar, reason)
+        SeedFile(
+            item.path,
+            item.source,
+            "" if reason else ids[item.source],
+            _seed_format(item.name) or "text",
+            sidecar,
+            reason,
+        )
         for (item, sidecar), reason in zip(entries, refusals, strict=True)
     ]
 
@@ -200,12 +213,13 @@ def _follow_link(path: Path, root: Path) -> tuple[Path | None, str]:
 
 
 def _display_name(name: str) -> str:
-    """The name as text: bytes that are not UTF-8 (kept by Python as surrogates) shown as \\xNN."""
+    """The name as text for pages and reports: bytes that are not UTF-8 (kept by Python as
+    surrogates) and control characters are shown as \\xNN."""
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
-        return os.fsencode(name).decode("utf-8", "backslashreplace")
-    return name
+        name = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return _CONTROL_IN_NAME.sub(lambda match: f"\\x{ord(match.group()):02x}", name)
 
 
 def _reason(error: OSError) -> str:
@@ -274,7 +288,10 @@ def load_seed(seed: SeedFile) -> Loaded:
     try:
         return _load(seed)
     except Exception as error:  # one broken file must not stop a build; the reason names the bug
-        return _skip(seed, f"could not be loaded because of an internal error ({type(error).__name__}: {error}); please report it")
+        return _skip(
+            seed,
+            f"could not be loaded because of an internal error ({type(error).__name__}: {error}); please report it",
+        )
 
 
 def _load(seed: SeedFile) -> Loaded:
@@ -300,14 +317,20 @@ def _load(seed: SeedFile) -> Loaded:
     metadata, problems = _metadata(fields, body, seed.source)
     warnings.extend(problems)
     if seed.format == "markdown" and markdown_cost(body) > MARKDOWN_BUDGET:
-        warnings.append(Problem(seed.source, "too much Markdown punctuation to format in reasonable time; shown as plain text"))
+        warnings.append(
+            Problem(seed.source, "too much Markdown punctuation to format in reasonable time; shown as plain text")
+        )
         raw = text_blocks(body, body_line)
     elif seed.format == "markdown":
         raw = markdown_blocks(body, body_line)
     else:
         raw = text_blocks(body, body_line)
     if not raw:
-        reason = "no text besides its front matter" if body is not text else "no text to show (only Markdown link definitions)"
+        reason = (
+            "no text besides its front matter"
+            if body is not text
+            else "no text to show (only Markdown link definitions)"
+        )
         return Loaded(None, Skipped(seed.source, reason), tuple(warnings))
     document = _document(seed, data, decoded.encoding, text, raw, fields.values, metadata)
     return Loaded(document, None, tuple(warnings))
@@ -340,7 +363,13 @@ def _skip(seed: SeedFile, reason: str) -> Loaded:
 
 
 def _document(
-    seed: SeedFile, data: bytes, encoding: str, text: str, raw: list[RawBlock], fields: dict[str, Any], metadata: Metadata
+    seed: SeedFile,
+    data: bytes,
+    encoding: str,
+    text: str,
+    raw: list[RawBlock],
+    fields: dict[str, Any],
+    metadata: Metadata,
 ) -> Document:
     votes = ["" if block.kind in ("code", "hr") else block.text for block in raw]
     langs = langtag.tag_blocks(votes, metadata.lang)
@@ -401,14 +430,18 @@ def split_front_matter(text: str, source: str) -> tuple[_Fields, str, int, list[
 def parse_yaml(front: str, source: str, first_line: int) -> tuple[_Fields, list[Problem]]:
     """Safe-load a mapping, one field at a time: a bad value costs only that field; anything else is a warning."""
     if len(front) > _MAX_METADATA_BYTES:
-        return _Fields(), [Problem(source, f"front matter larger than {_MAX_METADATA_BYTES // 1024} KB ignored", first_line)]
+        return _Fields(), [
+            Problem(source, f"front matter larger than {_MAX_METADATA_BYTES // 1024} KB ignored", first_line)
+        ]
     loader = _YamlLoader(front)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = first_line + mark.line if mark is not None else first_line
-        return _Fields(), [Problem(source, f"front matter ignored: {error.problem or error.context or 'not valid YAML'}", line)]
+        return _Fields(), [
+            Problem(source, f"front matter ignored: {error.problem or error.context or 'not valid YAML'}", line)
+        ]
     except (yaml.YAMLError, RecursionError, ValueError) as error:
         return _Fields(), [Problem(source, f"front matter ignored: not valid YAML ({error})", first_line)]
     finally:
@@ -416,12 +449,20 @@ def parse_yaml(front: str, source: str, first_line: int) -> tuple[_Fields, list[
     if node is None:
         return _Fields(), []
     if not isinstance(node, yaml.MappingNode) or node.tag != "tag:yaml.org,2002:map":
-        return _Fields(), [Problem(source, "front matter ignored: it must be a mapping of 'key: value' lines", first_line + node.start_mark.line)]
+        return _Fields(), [
+            Problem(
+                source,
+                "front matter ignored: it must be a mapping of 'key: value' lines",
+                first_line + node.start_mark.line,
+            )
+        ]
     problems: list[Problem] = []
     try:
         yaml.constructor.SafeConstructor().flatten_mapping(node)  # merge keys ("<<: *defaults")
     except (yaml.YAMLError, RecursionError, ValueError, TypeError) as error:
-        return _Fields(), [Problem(source, f"front matter ignored: {getattr(error, 'problem', None) or error}", first_line)]
+        return _Fields(), [
+            Problem(source, f"front matter ignored: {getattr(error, 'problem', None) or error}", first_line)
+        ]
     values: dict[str, Any] = {}
     where: dict[str, tuple[str, int]] = {}
     for key_node, value_node in node.value:
@@ -525,7 +566,11 @@ def _metadata(fields: _Fields, body: str, source: str) -> tuple[Metadata, list[P
     if declared:
         lang = langtag.normalise_code(declared)
         if lang is None:
-            warn(key, f"front matter {key} {declared[:40]!r} is not a language tag such as 'pt' or 'zh-Hans'; detected instead")
+            warn(
+                key,
+                f"front matter {key} {declared[:40]!r} is not a language tag such as 'pt' or 'zh-Hans'; "
+                "detected instead",
+            )
     author = first("author", "authors", "by")[1]
     source_url = first("source_url", "source", "url", "link", "original_url", "canonical_url")[1]
     return Metadata(
@@ -546,13 +591,13 @@ def _metadata(fields: _Fields, body: str, source: str) -> tuple[Metadata, list[P
 
 
 def _title(fields: dict[str, Any], raw: list[RawBlock], seed: SeedFile) -> str:
-    """Front matter, else a heading-like first line (date lines passed over), else the first sentence's opening words."""
+    """Front matter, else a heading-like first line (date lines passed over), else the first sentence's opening."""
     given = _scalar(fields.get("title"))
     if given:
         return _shorten(given, 2 * _HEADING_WIDTH)
     blocks = [block for block in raw if block.kind not in _TEXT_KINDS_SKIPPED_FOR_TITLES and block.text.strip()]
     if not blocks:
-        return os.path.splitext(seed.source.rpartition("/")[2])[0] or seed.source
+        return _name_title(seed)
     if blocks[0].kind in ("h1", "h2", "h3", "h4", "h5", "h6"):
         return _shorten(blocks[0].text, 2 * _HEADING_WIDTH)
     candidates: list[tuple[RawBlock, int]] = []  # (block, offset of a non-blank line in its text)
@@ -570,13 +615,19 @@ def _title(fields: dict[str, Any], raw: list[RawBlock], seed: SeedFile) -> str:
     block, offset = next(((b, o) for b, o in candidates if not looks_like_dateline(_line_at(b.text, o))), candidates[0])
     line = _line_at(block.text, offset).strip()
     if _reads_like_heading(line):
-        return line
+        return " ".join(line.split())
     opening = " ".join(block.text[offset : offset + 2000].split())
     sentence = _SENTENCE_END.split(opening, maxsplit=1)[0]
     title = _shorten(sentence, _TITLE_WIDTH)
     if title.endswith((".", "。")) and not title.endswith("..") and len(title) > 1:
         title = title[:-1]
-    return title or os.path.splitext(seed.source.rpartition("/")[2])[0] or seed.source
+    return title or _name_title(seed)
+
+
+def _name_title(seed: SeedFile) -> str:
+    """For a document without words: its file name without the suffix."""
+    name = seed.source.rpartition("/")[2]
+    return _shorten(os.path.splitext(name)[0], _TITLE_WIDTH) or _shorten(name, _TITLE_WIDTH) or seed.id
 
 
 def _line_at(text: str, offset: int) -> str:

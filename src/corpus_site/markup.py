@@ -135,7 +135,7 @@ def _trim_url(url: str) -> str:
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "typographer": False})
     md.enable(["table", "strikethrough"])
-    md.validateLink = is_safe_link
+    md.validateLink = is_safe_link  # type: ignore[method-assign]  # markdown-it-py documents this override
     md.add_render_rule("image", _image_as_link)
     md.add_render_rule("link_open", _link_open)
     return md
