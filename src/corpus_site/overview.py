@@ -114,10 +114,11 @@ def bar_chart(items: list[tuple[str, int]], unit: str = "", lang: str | None = N
         y = index * row
         width = max(1, round(bar_width * value / peak))
         shown = label if len(label) <= 22 else label[:21] + "…"
+        suffix = " " + unit if unit and index == 0 else ""  # the first bar names the unit for all
         parts.append(
             f'<text class="chart-label" x="{label_width - 8}" y="{y + 17}" text-anchor="end">{escape(shown)}</text>'
             f'<rect class="chart-bar" x="{label_width}" y="{y + 5}" width="{width}" height="{row - 10}" rx="2"></rect>'
-            f'<text class="chart-value" x="{label_width + width + 6}" y="{y + 17}">{value:,}{" " + unit if unit and index == 0 else ""}</text>'
+            f'<text class="chart-value" x="{label_width + width + 6}" y="{y + 17}">{value:,}{suffix}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

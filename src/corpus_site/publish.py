@@ -92,7 +92,7 @@ def atom_feed(
         _text(author, "name", document.metadata.author or "unknown")
         _link(entry, absolute(base_url, doc_url(document.id)) if base_url else root + doc_url(document.id), "alternate")
         _text(entry, "summary", _summary(document))
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+    return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True)) + b"\n"
 
 
 def _summary(document: Document, limit: int = 280) -> str:
@@ -129,8 +129,10 @@ def sitemap(site: Site, base_url: str, alternates: Alternates) -> bytes:
         if document.metadata.date:
             ET.SubElement(url, f"{{{SITEMAP}}}lastmod").text = document.metadata.date[:10]
         for lang, path in alternates.get(document.id, ()):
-            ET.SubElement(url, f"{{{XHTML}}}link", {"rel": "alternate", "hreflang": lang, "href": absolute(base_url, path)})
-    return ET.tostring(urlset, encoding="utf-8", xml_declaration=True) + b"\n"
+            ET.SubElement(
+                url, f"{{{XHTML}}}link", {"rel": "alternate", "hreflang": lang, "href": absolute(base_url, path)}
+            )
+    return bytes(ET.tostring(urlset, encoding="utf-8", xml_declaration=True)) + b"\n"
 
 
 def robots(base_url: str) -> bytes:

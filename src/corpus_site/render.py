@@ -27,7 +27,9 @@ _FIRST_TAG = re.compile(r"^<([a-z][a-z0-9]*)")
 def environment(template_dirs: Sequence[Path]) -> Environment:
     """Templates from the user's folders first, then ours; ours are also reachable as 'corpus-site/…'."""
     ours = FileSystemLoader(str(template_dirs[-1]))
-    loader = ChoiceLoader([FileSystemLoader([str(path) for path in template_dirs]), PrefixLoader({"corpus-site": ours})])
+    loader = ChoiceLoader(
+        [FileSystemLoader([str(path) for path in template_dirs]), PrefixLoader({"corpus-site": ours})]
+    )
     env = Environment(
         loader=loader,
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -36,9 +38,18 @@ def environment(template_dirs: Sequence[Path]) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pick=pick, block_html=block_html, lang_name=language_name, text_dir=text_direction, lang_attrs=lang_attrs)
+    env.filters.update(
+        pick=pick, block_html=block_html, lang_name=language_name, text_dir=text_direction, lang_attrs=lang_attrs
+    )
     env.tests["safe_link"] = is_safe_link
-    env.globals.update(parallel_url=parallel_url, absolute=publish.absolute, ui_lang=UI_LANG, version=__version__, doc_url=doc_url, lang_url=lang_url)
+    env.globals.update(
+        parallel_url=parallel_url,
+        absolute=publish.absolute,
+        ui_lang=UI_LANG,
+        version=__version__,
+        doc_url=doc_url,
+        lang_url=lang_url,
+    )
     return env
 
 
@@ -169,4 +180,3 @@ def _document_entry(document: Document, group: Group | None, duplicates: dict[st
         "duplicates": list(duplicates.get(document.id, ())),
         "blocks": [{"lang": block.lang, "kind": block.kind} for block in document.blocks],
     }
-

@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from corpus_site.records import Document
 from corpus_site.groups import Group
+from corpus_site.records import Document
 from corpus_site.site import Site, doc_url, parallel_url
 
 # Below this many words a language guess is a guess (see research/langdetect.md: < 20 characters is a coin toss).
@@ -70,7 +70,11 @@ def _uncertain_language(documents: Iterable[Document]) -> Iterable[Finding]:
     for document in documents:
         top = document.language_shares[0][1] if document.language_shares else 0.0
         if document.words < SHORT_DOCUMENT_WORDS:
-            yield _finding("language", f"only {document.words} words: tagged {document.primary_lang}, but too short to be sure", document)
+            yield _finding(
+                "language",
+                f"only {document.words} words: tagged {document.primary_lang}, too short to be sure",
+                document,
+            )
         elif top < MIXED_SHARE:
             shares = ", ".join(f"{code} {share:.0%}" for code, share in document.language_shares)
             yield _finding("language", f"no clear main language ({shares})", document)

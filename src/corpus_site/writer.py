@@ -32,7 +32,9 @@ def check_output(out: Path, seeds: Path) -> None:
     """Refuse an output folder that is a file, someone else's, or tangled with the seeds."""
     out_abs, seeds_abs = out.resolve(), seeds.resolve()
     if out_abs == seeds_abs or out_abs.is_relative_to(seeds_abs):
-        raise OutputError(f"the output folder {out} is inside the seeds folder {seeds}; choose an output folder outside it")
+        raise OutputError(
+            f"the output folder {out} is inside the seeds folder {seeds}; choose an output folder outside it"
+        )
     if seeds_abs.is_relative_to(out_abs):
         raise OutputError(f"the seeds folder {seeds} is inside the output folder {out}; choose another output folder")
     if out.exists() and not out.is_dir():
