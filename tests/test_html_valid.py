@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import unicodedata
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -19,9 +20,9 @@ INSTALL_HINT = "run `make test` (installs vnu-jar and java)"
 
 # A corpus that tries to break the markup: markup in plain text, quotes and ampersands in a title, raw HTML and
 # script links in Markdown, right-to-left text, Japanese, awkward names, a nested folder and a file we skip.
-HOSTILE = {
+HOSTILE: dict[str, str | bytes] = {
     "hostile.txt": (
-        'A "quoted" title & <b>ampersands</b> \'here\'\n\n'
+        "A \"quoted\" title & <b>ampersands</b> 'here'\n\n"
         "<script>alert(1)</script>\n\n"
         "Plain text with <tags>, an &amp; entity, a bare link https://example.com/?a=1&b=<2> and a mail@example.com.\n"
     ),
@@ -30,8 +31,8 @@ HOSTILE = {
         'title: "مقال عن \\"الاقتباس\\" & الرموز <b>"\n'
         "lang: ar\n"
         "date: 2024-02-29\n"
-        "author: \"O'Brien & <Partners>\"\n"
-        "tags: [نص, \"<script>\"]\n"
+        'author: "O\'Brien & <Partners>"\n'
+        'tags: [نص, "<script>"]\n'
         "source_url: javascript:alert(1)\n"
         "---\n\n"
         "# عنوان القسم\n\n"
@@ -51,7 +52,7 @@ HOSTILE = {
         "| 列 | 値 |\n|---|---|\n| ア | 1 |\n\n"
         "**太字**と*斜体*、そして[リンク](../other.md)。\n"
     ),
-    "Café notes.md": "# Café & \"bar\"\n\nCourte note en français avec des <balises> et un lien [vers](http://exemple.fr).\n",
+    "Café notes.md": '# Café & "bar"\n\nCourte note en français avec des <balises> et un lien [vers](http://exemple.fr).\n',
     "broken.md": "---\ntitle: [unclosed\n---\n\nThe front matter above is broken, but this text still loads.\n",
     "binary.txt": b"\x00\x01\x02\xff\xfe\x00binary",
     "empty.txt": "   \n\n",
@@ -125,7 +126,11 @@ def test_hostile_corpus_pages_pass_the_nu_html_checker(
     hostile_site: Path, vnu_messages: dict[Path, list[dict[str, Any]]]
 ) -> None:
     corpus = json.loads((hostile_site / "corpus.json").read_text(encoding="utf-8"))
-    assert len(corpus["documents"]) == 5 and len(corpus["skipped"]) == 2
+    # Which odd files load or are skipped is the loader tests' business; here every text file must have a page.
+    texts = {name for name, content in HOSTILE.items() if isinstance(content, str) and content.strip()}
+    assert {unicodedata.normalize("NFC", document["source"]) for document in corpus["documents"]} >= {
+        unicodedata.normalize("NFC", name) for name in texts
+    }
     assert {document["lang"] for document in corpus["documents"]} >= {"ar", "ja"}
     checked = {path.relative_to(hostile_site).as_posix() for path in vnu_messages if path.is_relative_to(hostile_site)}
     assert {document["url"] for document in corpus["documents"]} <= checked
