@@ -194,6 +194,7 @@ PNG = bytes.fromhex(
         (codecs.BOM_UTF8, "only whitespace"),
         (codecs.BOM_UTF8 + b" \n", "only whitespace"),
         (b"\x01\x02\x03\x04\x1b\x7f", "only control characters"),
+        (b"\x00\x01\x02\xff\xfe\x00binary", "binary"),  # short, but two NULs: not text
         (bytes(range(1, 9)) * 50, "binary"),
         (PNG, "PNG image"),
         (random.Random(6).randbytes(4096), "binary"),

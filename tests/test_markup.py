@@ -100,7 +100,9 @@ def test_images_become_links_and_nothing_is_fetched():
 
 def test_markdown_blocks_kinds_text_and_lines():
     blocks = markdown_blocks("# Title\n\nFirst *para*.\n\n- one\n- two\n\n```\ncode <b>\n```\n\n---\n", first_line=5)
-    assert [block.kind for block in blocks] == ["h1", "p", "list", "code", "hr"]
+    # A heading sits one level below the page's own <h1>, which is the document's title.
+    assert [block.kind for block in blocks] == ["h2", "p", "list", "code", "hr"]
+    assert blocks[0].html.startswith("<h2>")
     assert [block.line for block in blocks] == [5, 7, 9, 12, 16]
     assert blocks[1].text == "First para."
     assert blocks[3].text == "code <b>"

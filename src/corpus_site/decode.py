@@ -20,7 +20,7 @@ _BINARY_BYTES = bytes([*range(0, 9), *range(14, 27), *range(28, 32)])
 _TEXT_BYTES = bytes(byte for byte in range(256) if byte not in _BINARY_BYTES)
 _SAMPLE = 64 * 1024
 _BINARY_SHARE = 0.05  # control bytes (or removed control characters) above this share mean binary
-_MIN_BINARY = 8  # ... and at least this many: a stray NUL in a short note is damage, not binary
+_MIN_BINARY = 8  # ... and at least this many: stray control characters in a short note are damage, not binary
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
     (codecs.BOM_UTF32_BE, "utf-32-be"),
@@ -108,7 +108,8 @@ def _decode_raw(data: bytes, warnings: list[tuple[str, int | None]]) -> tuple[st
     utf16 = _utf16_without_bom(sample)
     if utf16:
         return _decode_unicode(data, utf16, warnings), utf16
-    if controls > max(_MIN_BINARY, len(sample) * _BINARY_SHARE):
+    nuls = sample.count(0)  # text almost never holds NUL: two of them in a short file are enough
+    if controls > max(_MIN_BINARY, len(sample) * _BINARY_SHARE) or nuls > max(1, len(sample) * _BINARY_SHARE):
         raise UndecodableError("binary file (it contains NUL or other control bytes)")
     try:
         return data.decode("utf-8"), "utf-8"

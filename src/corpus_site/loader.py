@@ -245,7 +245,7 @@ def assign_ids(sources: list[str]) -> dict[str, str]:
     taken: set[str] = set()
     for source in sorted(sources):
         slug = base[source]
-        if slug and counts[slug] == 1 and slug not in _WINDOWS_DEVICES:
+        if slug and counts[slug] == 1 and slug not in _WINDOWS_DEVICES and not _spelled_outside_ascii(source):
             ids[source] = slug
             taken.add(slug)
     for source in sorted(sources):
@@ -264,6 +264,13 @@ def assign_ids(sources: list[str]) -> dict[str, str]:
         ids[source] = candidate
         taken.add(candidate)
     return ids
+
+
+def _spelled_outside_ascii(source: str) -> bool:
+    """Letters the slug cannot spell (Han, Cyrillic, …): what is left of the name may say little, so a hash joins it."""
+    return any(
+        char.isalpha() and not unicodedata.normalize("NFKD", char).encode("ascii", "ignore") for char in source
+    )
 
 
 def _base_slug(source: str) -> str:

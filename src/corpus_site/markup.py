@@ -168,6 +168,10 @@ def markdown_blocks(body: str, first_line: int = 1) -> list[RawBlock]:
     """Markdown with raw HTML off: one block per top-level element."""
     md = _markdown()
     tokens = md.parse(body)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            # The page's one <h1> is the document's title, so the body's headings sit a level below it.
+            token.tag = f"h{min(6, int(token.tag[1]) + 1)}"
     blocks: list[RawBlock] = []
     index = 0
     while index < len(tokens):
