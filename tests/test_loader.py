@@ -543,6 +543,15 @@ def test_ids_are_stable_url_safe_unique_and_readable(tmp_path):
     } == ids
 
 
+def test_names_spelled_outside_ascii_keep_what_slugs_they_can_plus_a_hash(tmp_path):
+    for name in ("日本/ノート 1.md", "Привет.txt", "café.txt"):
+        write(tmp_path, name, "Text.")
+    ids = {seed.source: seed.id for seed in discover(tmp_path)[0]}
+    assert re.fullmatch(r"1-[0-9a-f]{8}", ids["日本/ノート 1.md"])
+    assert re.fullmatch(r"doc-[0-9a-f]{8}", ids["Привет.txt"])
+    assert ids["café.txt"] == "cafe"  # accents fold to ASCII letters: nothing is lost, so no hash
+
+
 def test_ids_distinct_even_against_names_that_look_like_hashed_ids(tmp_path):
     write(tmp_path, "a.txt", "A.")
     write(tmp_path, "a.md", "A.")
