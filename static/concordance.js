@@ -149,16 +149,7 @@
     });
   });
 
-  let timer = null;
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    clearTimeout(timer);
-    run();
-  });
-  input.addEventListener("input", function () {
-    clearTimeout(timer);
-    timer = setTimeout(run, 300);
-  });
+  CS.runOnQuery(form, input, run);
   [select, width, words].forEach(function (control) { control.addEventListener("change", run); });
 
   const initial = CS.params();

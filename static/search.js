@@ -342,6 +342,20 @@
     return code && code !== "und" ? { lang: code, dir: "auto" } : { lang: "", dir: "auto" };
   }
 
+  /* Run a page's query when its form is sent, and when typing in its box pauses. */
+  function runOnQuery(form, input, run) {
+    let timer = null;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      clearTimeout(timer);
+      run();
+    });
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(run, 300);
+    });
+  }
+
   function params() {
     return new URLSearchParams(location.search);
   }
@@ -367,6 +381,7 @@
     offlineSearch: offlineSearch,
     element: element,
     langAttrs: langAttrs,
+    runOnQuery: runOnQuery,
     params: params,
     setParams: setParams,
     rootPath: rootPath,
@@ -486,16 +501,7 @@
     return item;
   }
 
-  let timer = null;
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    clearTimeout(timer);
-    run();
-  });
-  input.addEventListener("input", function () {
-    clearTimeout(timer);
-    timer = setTimeout(run, 300);
-  });
+  runOnQuery(form, input, run);
   select.addEventListener("change", run);
 
   const initial = params();

@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from corpus_site.build import build
+from helpers import ROOT, SEEDS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT / "seeds"
 CHROMIUM = Path("/usr/bin/chromium")
 # Debian's Chromium, not Playwright's download; no first-run or background traffic that could leave the machine.
 CHROMIUM_ARGS = [

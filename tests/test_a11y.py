@@ -14,10 +14,10 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from corpus_site.build import build
+from helpers import ROOT, load_json
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 HOSTILE = Path(__file__).resolve().parent / "hostile" / "xss"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
@@ -65,11 +65,6 @@ def html_pages(out: Path) -> list[str]:
         for path in out.rglob("*.html")
         if "pagefind" not in path.relative_to(out).parts
     )
-
-
-def _corpus(out: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((out / "corpus.json").read_text(encoding="utf-8"))
-    return data
 
 
 def _search_word(out: Path) -> str:
@@ -237,7 +232,7 @@ def test_tab_reaches_every_control_with_a_visible_focus_indicator(
 ) -> None:
     page = keyboard_page
     if path == "a document":
-        path = _corpus(seed_site)["documents"][0]["url"]
+        path = load_json(seed_site)["documents"][0]["url"]
     page.goto((seed_site / path).as_uri())
     controls = page.evaluate(CONTROLS_JS)
     assert len(controls) > 5
@@ -308,7 +303,7 @@ BLOCK_LANGS_JS = """
 @pytest.mark.parametrize("site", ["seeds", "hostile"])
 def test_every_block_carries_its_language(site: str, sites: dict[str, Path], keyboard_page: Page) -> None:
     out = sites[site]
-    documents = _corpus(out)["documents"]
+    documents = load_json(out)["documents"]
     mixed = [document for document in documents if len({block["lang"] for block in document["blocks"]}) > 1]
     assert mixed, f"the {site} corpus has no document with blocks in two languages"
     rtl = {"ar", "fa", "he", "ur"}

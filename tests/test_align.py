@@ -17,9 +17,8 @@ from corpus_site.loader import load_corpus
 from corpus_site.records import Document
 from corpus_site.render import UI_LANG, environment
 from corpus_site.site import build_site
+from helpers import ROOT, SEEDS, write_files
 
-ROOT = Path(__file__).parents[1]
-SEEDS = ROOT / "seeds"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 # A short text and its Japanese translation: paragraph for paragraph, but with different sentence counts
@@ -49,10 +48,8 @@ JA = (
 
 
 def write(folder: Path, files: dict[str, str]) -> dict[str, Document]:
-    for name, text in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(text, encoding="utf-8")
-    return {document.source.rsplit(".", 1)[0]: document for document in load_corpus(folder).documents}
+    documents = load_corpus(write_files(folder, files)).documents
+    return {document.source.rsplit(".", 1)[0]: document for document in documents}
 
 
 def seeds() -> dict[str, Document]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -13,11 +12,12 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 
+from helpers import SEEDS, load_json
+
 pytestmark = pytest.mark.browser
 
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 375, "height": 800}
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 NARROW: ViewportSize = {"width": 320, "height": 640}  # the width WCAG asks text to reflow at
 
 # Every block of text under <main> (outside the verbatim source text): its share of Han characters among its
@@ -94,8 +94,7 @@ def visit(browser: Browser) -> Iterator[Callable[[ViewportSize], Visit]]:
 
 @pytest.fixture(scope="module")
 def corpus(seed_site: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((seed_site / "corpus.json").read_text(encoding="utf-8"))
-    return data
+    return load_json(seed_site)
 
 
 def seed_count() -> int:

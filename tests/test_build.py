@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -13,26 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
 
 from corpus_site.build import BuildError, build
 from corpus_site.writer import _STAGING_MARK
-
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT / "seeds"
-
-EN = "The library opens at nine in the morning and closes late on Fridays, when the reading room is busiest."
-PT = "A biblioteca abre às nove da manhã e fecha tarde às sextas-feiras, quando a sala de leitura está cheia."
-FR = "La bibliothèque ouvre à neuf heures du matin et ferme tard le vendredi, quand la salle de lecture est pleine."
-HE = "הכלב רץ בפארק כל בוקר עם הבעלים שלו והוא מאוד שמח לשחק עם הילדים הקטנים בערב."
-
-
-def write(folder: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return folder
+from helpers import EN, FR, HE, PT, SEEDS, load_json, parse, write_files
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -47,18 +30,16 @@ def leftovers(out: Path) -> list[str]:
     return sorted(path.name for path in out.parent.iterdir() if path.name.startswith(f".{out.name}."))
 
 
-def corpus(out: Path) -> dict:
-    return json.loads((out / "corpus.json").read_text(encoding="utf-8"))
-
-
 def index_links(out: Path) -> set[str]:
-    page = BeautifulSoup((out / "index.html").read_text(encoding="utf-8"), "html.parser")
+    page = parse(out / "index.html")
     return {a["href"] for a in page.find_all("a", href=True)}
 
 
 @pytest.fixture
 def seeds(tmp_path: Path) -> Path:
-    return write(tmp_path / "seeds", {"en.txt": f"{EN}\n", "pt.txt": f"{PT}\n", "fr/fr.md": f"# Horaires\n\n{FR}\n"})
+    return write_files(
+        tmp_path / "seeds", {"en.txt": f"{EN}\n", "pt.txt": f"{PT}\n", "fr/fr.md": f"# Horaires\n\n{FR}\n"}
+    )
 
 
 # Atomicity
@@ -82,9 +63,9 @@ def test_a_failed_build_leaves_the_previous_site_exactly_as_it_was(tmp_path: Pat
     (out / "mine.txt").write_text("a user's file")
     before = snapshot(out)
     mtimes = {path: path.stat().st_mtime_ns for path in out.rglob("*")}
-    write(seeds, {"new.txt": f"{EN} Another one.\n"})
+    write_files(seeds, {"new.txt": f"{EN} Another one.\n"})
     (seeds / "en.txt").unlink()
-    templates = write(tmp_path / "templates", {"doc.html": FAILING_TEMPLATES[kind]})
+    templates = write_files(tmp_path / "templates", {"doc.html": FAILING_TEMPLATES[kind]})
     with pytest.raises(BuildError, match=r"doc\.html:1: template error"):
         build(seeds, out, templates=templates)
     assert snapshot(out) == before
@@ -93,7 +74,7 @@ def test_a_failed_build_leaves_the_previous_site_exactly_as_it_was(tmp_path: Pat
 
 
 def test_a_failed_first_build_creates_nothing(tmp_path: Path, seeds: Path) -> None:
-    templates = write(tmp_path / "templates", {"doc.html": FAILING_TEMPLATES["late"]})
+    templates = write_files(tmp_path / "templates", {"doc.html": FAILING_TEMPLATES["late"]})
     with pytest.raises(BuildError):
         build(seeds, tmp_path / "site", templates=templates)
     assert not (tmp_path / "site").exists()
@@ -122,7 +103,7 @@ def test_two_builds_of_the_seeds_are_byte_identical(tmp_path: Path, seed_site: P
 
 
 def test_two_builds_of_a_hostile_corpus_are_byte_identical(tmp_path: Path) -> None:
-    seeds = write(
+    seeds = write_files(
         tmp_path / "seeds",
         {
             "a b/Ünïcödé name.txt": f"{EN}\n\n{HE}\n",
@@ -145,12 +126,12 @@ def test_two_builds_of_a_hostile_corpus_are_byte_identical(tmp_path: Path) -> No
 def test_rebuild_after_adding_and_removing_seeds(tmp_path: Path, seeds: Path) -> None:
     out = tmp_path / "site"
     build(seeds, out)
-    assert {entry["source"] for entry in corpus(out)["documents"]} == {"en.txt", "pt.txt", "fr/fr.md"}
+    assert {entry["source"] for entry in load_json(out)["documents"]} == {"en.txt", "pt.txt", "fr/fr.md"}
     assert not (out / "lang" / "he.html").exists()
 
-    write(seeds, {"he.txt": f"{HE}\n"})
+    write_files(seeds, {"he.txt": f"{HE}\n"})
     build(seeds, out)
-    added = next(entry for entry in corpus(out)["documents"] if entry["source"] == "he.txt")
+    added = next(entry for entry in load_json(out)["documents"] if entry["source"] == "he.txt")
     assert (out / added["url"]).is_file()
     assert added["url"] in index_links(out)
     assert (out / "lang" / "he.html").is_file()
@@ -158,7 +139,7 @@ def test_rebuild_after_adding_and_removing_seeds(tmp_path: Path, seeds: Path) ->
     (seeds / "he.txt").unlink()
     (seeds / "pt.txt").unlink()
     result = build(seeds, out)
-    sources = {entry["source"] for entry in corpus(out)["documents"]}
+    sources = {entry["source"] for entry in load_json(out)["documents"]}
     assert sources == {"en.txt", "fr/fr.md"}
     assert not (out / added["url"]).exists()
     assert added["url"] not in index_links(out)
@@ -196,7 +177,7 @@ def test_refusals_name_the_path_and_say_what_to_do(tmp_path: Path, seeds: Path) 
     (foreign / "cat.jpg").write_bytes(b"\xff\xd8")
     inside = seeds / "site"
     outer = tmp_path / "outer"
-    nested_seeds = write(outer / "seeds", {"a.txt": f"{EN}\n"})
+    nested_seeds = write_files(outer / "seeds", {"a.txt": f"{EN}\n"})
     cases = [
         (missing, tmp_path / "out", missing, "does not exist"),
         (a_file, tmp_path / "out", a_file, "is a file"),
@@ -245,7 +226,7 @@ def synthetic_corpus(folder: Path, variant: int) -> Path:
             files[f"part-{number // 100}/doc-{number:03d}.txt"] += f"\n{PT}\n"
         for number in range(10):
             files[f"new/extra-{number}.txt"] = f"Extra {number}\n\n{FR}\n"
-    return write(folder, files)
+    return write_files(folder, files)
 
 
 def start_build(seeds: Path, out: Path) -> subprocess.Popen[bytes]:

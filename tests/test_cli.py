@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import pty
 import re
@@ -14,24 +13,12 @@ import pytest
 
 from corpus_site import __version__
 from corpus_site.cli import main
+from helpers import EN, PT, load_json, write_files
 
-EN = "The library opens at nine in the morning and closes late on Fridays, when the reading room is busiest."
-PT = "A biblioteca abre às nove da manhã e fecha tarde às sextas-feiras, quando a sala de leitura está cheia."
 SUMMARY = re.compile(
     r"^Built (?P<out>.+)/: (?P<documents>\d+) documents?, (?P<languages>\d+) languages? \((?P<codes>[^)]*)\), "
     r"(?P<skipped>\d+) skipped, (?P<warnings>\d+) warnings? in (?P<seconds>\d+\.\d+) s$"
 )
-
-
-def write(folder: Path, files: dict[str, str | bytes]) -> Path:
-    for name, content in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return folder
 
 
 def run(*args: str | Path, cwd: Path, **options) -> subprocess.CompletedProcess[str]:
@@ -44,7 +31,7 @@ def run(*args: str | Path, cwd: Path, **options) -> subprocess.CompletedProcess[
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working folder with seeds/ in it, as the README sets up; the current directory during the test."""
-    write(tmp_path / "seeds", {"en.txt": f"{EN}\n", "pt/pt.md": f"---\ntitle: Biblioteca\n---\n{PT}\n"})
+    write_files(tmp_path / "seeds", {"en.txt": f"{EN}\n", "pt/pt.md": f"---\ntitle: Biblioteca\n---\n{PT}\n"})
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -53,7 +40,7 @@ def test_build_defaults_to_seeds_and_site_and_ends_with_a_summary(project: Path,
     assert main(["build"]) == 0
     captured = capsys.readouterr()
     assert (project / "site" / "index.html").is_file()
-    documents = json.loads((project / "site" / "corpus.json").read_text())["documents"]
+    documents = load_json(project / "site")["documents"]
     assert {entry["source"] for entry in documents} == {"en.txt", "pt/pt.md"}
     last = captured.out.rstrip("\n").split("\n")[-1]
     summary = SUMMARY.match(last)
@@ -64,7 +51,7 @@ def test_build_defaults_to_seeds_and_site_and_ends_with_a_summary(project: Path,
 
 
 def test_build_counts_skipped_files_and_warnings_in_the_summary(project: Path, capsys) -> None:
-    write(project / "seeds", {"empty.txt": "\n\n", "broken.md": f"---\ntitle: [unclosed\n---\n{EN}\n"})
+    write_files(project / "seeds", {"empty.txt": "\n\n", "broken.md": f"---\ntitle: [unclosed\n---\n{EN}\n"})
     assert main(["build", "seeds", "-o", "out"]) == 0
     captured = capsys.readouterr()
     summary = SUMMARY.match(captured.out.rstrip("\n").split("\n")[-1])
@@ -75,14 +62,14 @@ def test_build_counts_skipped_files_and_warnings_in_the_summary(project: Path, c
 
 
 def test_quiet_prints_nothing_on_success(project: Path, capsys) -> None:
-    write(project / "seeds", {"empty.txt": "\n", "notes.pdf": b"%PDF"})
+    write_files(project / "seeds", {"empty.txt": "\n", "notes.pdf": b"%PDF"})
     assert main(["build", "-q"]) == 0
     assert capsys.readouterr() == ("", "")
     assert (project / "site" / "index.html").is_file()
 
 
 def test_verbose_lists_ignored_files(project: Path, capsys) -> None:
-    write(project / "seeds", {"notes.pdf": b"%PDF", "data/table.csv": "a,b\n", ".hidden.txt": EN})
+    write_files(project / "seeds", {"notes.pdf": b"%PDF", "data/table.csv": "a,b\n", ".hidden.txt": EN})
     assert main(["build"]) == 0
     assert "notes.pdf" not in capsys.readouterr().err
     assert main(["build", "-v"]) == 0
@@ -111,7 +98,7 @@ def test_quiet_and_verbose_exclude_each_other(project: Path, capsys) -> None:
 def test_strict_fails_when_a_file_was_skipped_or_warned_about(
     project: Path, capsys, extra: dict[str, str | bytes], status: int
 ) -> None:
-    write(project / "seeds", extra)
+    write_files(project / "seeds", extra)
     assert main(["build", "--strict"]) == status
     captured = capsys.readouterr()
     if status:
@@ -136,10 +123,10 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
 
 
 def refusal_cases(tmp: Path) -> list[tuple[list[str], Path]]:
-    seeds = write(tmp / "seeds", {"en.txt": f"{EN}\n"})
+    seeds = write_files(tmp / "seeds", {"en.txt": f"{EN}\n"})
     (tmp / "a-file").write_text("mine")
-    write(tmp / "photos", {"cat.jpg": b"\xff\xd8"})
-    write(tmp / "outer" / "seeds", {"en.txt": f"{EN}\n"})
+    write_files(tmp / "photos", {"cat.jpg": b"\xff\xd8"})
+    write_files(tmp / "outer" / "seeds", {"en.txt": f"{EN}\n"})
     return [
         (["build", str(tmp / "missing"), "-o", str(tmp / "site")], tmp / "missing"),
         (["build", str(seeds), "-o", str(tmp / "a-file")], tmp / "a-file"),
@@ -164,8 +151,8 @@ def test_refusals_exit_2_with_one_sentence_on_stderr(tmp_path: Path, capsys) -> 
 
 
 def test_refusal_from_a_fresh_process_has_no_traceback(tmp_path: Path) -> None:
-    write(tmp_path / "photos", {"cat.jpg": b"\xff\xd8"})
-    write(tmp_path / "seeds", {"en.txt": f"{EN}\n"})
+    write_files(tmp_path / "photos", {"cat.jpg": b"\xff\xd8"})
+    write_files(tmp_path / "seeds", {"en.txt": f"{EN}\n"})
     result = run("build", "-o", "photos", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""
@@ -176,8 +163,10 @@ def test_refusal_from_a_fresh_process_has_no_traceback(tmp_path: Path) -> None:
 
 
 def test_a_template_error_names_the_file_and_line_without_a_traceback(tmp_path: Path) -> None:
-    write(tmp_path / "seeds", {"en.txt": f"{EN}\n"})
-    write(tmp_path / "mine", {"doc.html": '{% extends "corpus-site/doc.html" %}\n\n{% block content %}{% for %}\n'})
+    write_files(tmp_path / "seeds", {"en.txt": f"{EN}\n"})
+    write_files(
+        tmp_path / "mine", {"doc.html": '{% extends "corpus-site/doc.html" %}\n\n{% block content %}{% for %}\n'}
+    )
     result = run("build", "--templates", "mine", cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -191,7 +180,7 @@ def test_missing_templates_folder_is_refused(project: Path, capsys) -> None:
 
 
 def big_corpus(folder: Path, count: int = 60) -> Path:
-    return write(folder, {f"doc-{number:03d}.txt": f"Note {number}\n\n{EN}\n" for number in range(count)})
+    return write_files(folder, {f"doc-{number:03d}.txt": f"Note {number}\n\n{EN}\n" for number in range(count)})
 
 
 def test_no_progress_bar_when_output_is_not_a_terminal(tmp_path: Path) -> None:

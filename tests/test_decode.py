@@ -63,23 +63,29 @@ def test_utf16_without_bom_is_recognised_by_its_nul_pattern():
     assert decoded(text.encode("utf-16-be")) == text
 
 
-def test_a_cut_off_last_utf8_character_is_dropped_with_a_warning():
-    data = "第一行\n中文文本测试".encode()[:-1]
+@pytest.mark.parametrize(
+    ("data", "text", "warning"),
+    [
+        pytest.param(
+            "第一行\n中文文本测试".encode()[:-1],
+            "第一行\n中文文本测",
+            "middle of a UTF-8 character",
+            id="a-cut-off-last-character-is-dropped",
+        ),
+        pytest.param(
+            "Straße, café, naïve — “quoted”\nsecond line ".encode() + "réunion".encode("cp1252"),
+            "Straße, café, naïve — “quoted”\nsecond line réunion",
+            "not UTF-8",
+            id="stray-cp1252-bytes-are-read-as-cp1252",
+        ),
+    ],
+)
+def test_damaged_utf8_is_read_as_utf8_with_a_warning_on_its_line(data, text, warning):
     result = decode(data)
-    assert result.text == "第一行\n中文文本测"
+    assert result.text == text
     assert result.encoding == "utf-8"
     ((message, line),) = result.warnings
-    assert "middle of a UTF-8 character" in message
-    assert line == 2
-
-
-def test_stray_cp1252_bytes_in_utf8_text_are_read_as_cp1252():
-    data = "Straße, café, naïve — “quoted”\nsecond line ".encode() + "réunion".encode("cp1252")
-    result = decode(data)
-    assert result.text == "Straße, café, naïve — “quoted”\nsecond line réunion"
-    assert result.encoding == "utf-8"
-    ((message, line),) = result.warnings
-    assert "not UTF-8" in message
+    assert warning in message
     assert line == 2
 
 

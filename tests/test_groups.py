@@ -18,8 +18,7 @@ from corpus_site.groups import (
 )
 from corpus_site.loader import load_corpus
 from corpus_site.records import Document
-
-SEEDS = Path(__file__).parents[1] / "seeds"
+from helpers import SEEDS, write_files
 
 # One announcement and four translations into other scripts. Persons and places are translated or
 # transliterated, as a translator would; only product names, numbers, handles and addresses survive.
@@ -170,10 +169,7 @@ FOOTER_B = (
 
 
 def write(folder: Path, files: dict[str, str]) -> list[Document]:
-    for name, text in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(text, encoding="utf-8")
-    return list(load_corpus(folder).documents)
+    return list(load_corpus(write_files(folder, files)).documents)
 
 
 def ids(groups: object) -> set[frozenset[str]]:

@@ -4,7 +4,6 @@ OUT, every link resolving, byte-identical rebuilds, and a health report that nam
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import subprocess
@@ -17,6 +16,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from corpus_site.build import BuildResult, build
+from helpers import load_json, write_files
 
 SAFE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 SAFE_OUTPUT_PATH = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
@@ -127,13 +127,9 @@ def odd_build(odd: Path) -> tuple[Path, BuildResult, dict[str, str], dict[str, s
     return out, result, before, _snapshot(odd)
 
 
-def _corpus(out: Path) -> dict:  # type: ignore[type-arg]
-    return json.loads((out / "corpus.json").read_text(encoding="utf-8"))
-
-
 def test_every_odd_name_gets_a_distinct_safe_id(odd_build: tuple[Path, BuildResult, dict, dict]) -> None:
     out, result, _, _ = odd_build
-    data = _corpus(out)
+    data = load_json(out)
     sources = {document["source"] for document in data["documents"]}
     shown = {name.replace("\n", "\\x0a").replace("\t", "\\x09") for name in ODD_NAMES}  # controls shown escaped
     crafted = {source for source in sources if re.fullmatch(r"report-[0-9a-f]{8}\.txt", source)}
@@ -167,7 +163,7 @@ def test_links_leaving_seeds_or_looping_are_reported_not_followed(
     odd_build: tuple[Path, BuildResult, dict, dict],
 ) -> None:
     out, result, _, _ = odd_build
-    skipped = {item["source"]: item["reason"] for item in _corpus(out)["skipped"]}
+    skipped = {item["source"]: item["reason"] for item in load_json(out)["skipped"]}
     for name in ("leak.txt", "absolute-leak.md"):
         assert "leaving the seeds folder" in skipped[name]
     for name in ("loop.txt", "loop-a.md", "loop-b.md"):
@@ -308,14 +304,7 @@ BROKEN_CORPUS = {
 @pytest.fixture(scope="module")
 def broken_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("broken")
-    for name, content in BROKEN_CORPUS.items():
-        path = root / "seeds" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    build(root / "seeds", root / "out")
+    build(write_files(root / "seeds", BROKEN_CORPUS), root / "out")
     return root / "out"
 
 
@@ -341,7 +330,7 @@ def _report_sections(out: Path) -> dict[str, list[tuple[str, str | None]]]:
 
 
 def _doc_url(out: Path, source: str) -> str:
-    return next(document["url"] for document in _corpus(out)["documents"] if document["source"] == source)
+    return next(document["url"] for document in load_json(out)["documents"] if document["source"] == source)
 
 
 def _entry(entries: list[tuple[str, str | None]], needle: str) -> tuple[str, str | None]:
@@ -357,7 +346,7 @@ def test_index_links_to_the_report(broken_site: Path) -> None:
 
 def test_report_lists_skipped_files_with_reasons(broken_site: Path) -> None:
     entries = _report_sections(broken_site)["Skipped files"]
-    reasons = {item["source"]: item["reason"] for item in _corpus(broken_site)["skipped"]}
+    reasons = {item["source"]: item["reason"] for item in load_json(broken_site)["skipped"]}
     assert set(reasons) == {"binary.txt", "empty.md"}
     for source, reason in reasons.items():
         assert reason
@@ -396,7 +385,7 @@ def test_report_lists_translation_groups_with_scores(broken_site: Path, seed_sit
     assert "story.pt.md" in text and "linked in metadata" in text
     assert target is not None and target.startswith("parallel/")
     # Groups matched by content carry the matcher's score: the seed corpus has such groups.
-    groups = [item for item in _corpus(seed_site)["documents"] if item["group"] and not item["group"]["explicit"]]
+    groups = [item for item in load_json(seed_site)["documents"] if item["group"] and not item["group"]["explicit"]]
     assert groups, "the seeds have no translation group matched by content"
     entries = _report_sections(seed_site)["Translation groups"]
     for item in groups:

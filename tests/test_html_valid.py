@@ -13,8 +13,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from corpus_site.build import build
+from helpers import ROOT, load_json, write_files
 
-ROOT = Path(__file__).resolve().parents[1]
 VNU_JAR = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 INSTALL_HINT = "run `make test` (installs vnu-jar and java)"
 
@@ -68,20 +68,9 @@ def vnu_command() -> list[str]:
     return [java, "-jar", str(VNU_JAR), "--errors-only", "--format", "json"]
 
 
-def write_corpus(folder: Path, files: dict[str, str | bytes]) -> Path:
-    for name, content in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    seeds = write_corpus(tmp_path_factory.mktemp("hostile-seeds"), HOSTILE)
+    seeds = write_files(tmp_path_factory.mktemp("hostile-seeds"), HOSTILE)
     out = tmp_path_factory.mktemp("hostile-site") / "site"
     build(seeds, out)
     return out
@@ -125,7 +114,7 @@ def test_seed_site_pages_pass_the_nu_html_checker(
 def test_hostile_corpus_pages_pass_the_nu_html_checker(
     hostile_site: Path, vnu_messages: dict[Path, list[dict[str, Any]]]
 ) -> None:
-    corpus = json.loads((hostile_site / "corpus.json").read_text(encoding="utf-8"))
+    corpus = load_json(hostile_site)
     # Which odd files load or are skipped is the loader tests' business; here every text file must have a page.
     texts = {name for name, content in HOSTILE.items() if isinstance(content, str) and content.strip()}
     assert {unicodedata.normalize("NFC", document["source"]) for document in corpus["documents"]} >= {

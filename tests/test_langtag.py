@@ -3,14 +3,11 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from corpus_site.langtag import UNDETERMINED, language_shares, normalise_code, tag_blocks, text_direction
-
-ROOT = Path(__file__).parents[1]
-SEEDS = ROOT / "seeds"
+from helpers import ROOT, SEEDS
 
 SENTENCES = {
     "es": "El perro corre por el parque todas las mañanas con su dueño.",

@@ -14,9 +14,8 @@ from bs4 import BeautifulSoup
 from corpus_site import loader
 from corpus_site.loader import MAX_BYTES, count_words, discover, load_corpus
 from corpus_site.markup import MARKDOWN_BUDGET, is_safe_link, text_blocks
+from helpers import SEEDS
 
-ROOT = Path(__file__).parents[1]
-SEEDS = ROOT / "seeds"
 SAFE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 PT = "Histórias de pescadores contam que a atenção é necessária quando o mar está bravo e o vento sopra forte."
 

@@ -109,6 +109,11 @@ def test_markdown_blocks_kinds_text_and_lines():
     assert soup(blocks[3].html).find("code").get_text() == "code <b>\n"
 
 
+def test_body_headings_follow_the_title_without_skipping_a_level():
+    blocks = markdown_blocks("## Part\n\ntext\n\n#### Detail\n\ntext\n\n## Next\n")
+    assert [block.kind for block in blocks if block.kind.startswith("h")] == ["h2", "h3", "h2"]
+
+
 def test_markdown_cost_counts_the_expensive_punctuation():
     assert markdown_cost("plain words only") == 0
     assert markdown_cost("[a](b) *c* `d` <e> &f \\g ~h_") == 11

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -13,6 +12,7 @@ from bs4 import BeautifulSoup, Tag
 from playwright.sync_api import Browser
 
 from corpus_site.build import build
+from helpers import load_json, parse
 
 LANGUAGE_COLUMNS = ("Language", "Documents", "Words")
 TIME_COLUMNS = ("Month", "Documents")
@@ -45,15 +45,6 @@ TINY = {
         "Les bateaux rentrent dans le port. Le gardien compte les bateaux et les mouettes sur le quai du port.\n"
     ),
 }
-
-
-def parse(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-
-
-def load_json(out: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((out / "corpus.json").read_text(encoding="utf-8"))
-    return data
 
 
 def charts(page: BeautifulSoup) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree as ET
@@ -19,9 +19,8 @@ from bs4 import BeautifulSoup, Tag
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from corpus_site.build import build
+from helpers import ROOT, SEEDS, link_target, load_json, parse, write_files
 
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT / "seeds"
 BASE = "https://example.org/corpus/"
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -63,10 +62,6 @@ STRETCH = {
 # --- helpers --------------------------------------------------------------------------------------------------
 
 
-def parse(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-
-
 def rel(out: Path, path: Path) -> str:
     return path.relative_to(out).as_posix()
 
@@ -87,25 +82,6 @@ def in_out(out: Path, base: str, url: str) -> Path:
     return out / unquote(urlsplit(url).path[len(urlsplit(base).path) :])
 
 
-def relative_target(out: Path, document: str, href: str) -> Path:
-    """The file a relative link in the file `document` (relative to OUT) opens."""
-    parts = urlsplit(href)
-    assert not parts.scheme and not parts.netloc and not parts.path.startswith("/"), f"{href} in {document}"
-    resolved: list[str] = []
-    for part in (PurePosixPath(document).parent / unquote(parts.path)).parts:
-        if part == "..":
-            assert resolved, f"{href} in {document} leaves the site"
-            resolved.pop()
-        elif part != ".":
-            resolved.append(part)
-    return out.joinpath(*resolved)
-
-
-def load_json(out: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((out / "corpus.json").read_text(encoding="utf-8"))
-    return data
-
-
 def meta(page: BeautifulSoup, key: str) -> str | None:
     tag = page.find("meta", attrs={"property": key}) or page.find("meta", attrs={"name": key})
     return str(tag["content"]) if isinstance(tag, Tag) else None
@@ -114,12 +90,6 @@ def meta(page: BeautifulSoup, key: str) -> str | None:
 def instant(value: str) -> datetime:
     assert RFC3339.fullmatch(value), f"{value!r} is not an RFC 3339 timestamp"
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def write(folder: Path, files: dict[str, str]) -> Path:
-    for name, content in files.items():
-        (folder / name).write_text(content, encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +102,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def stretch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    seeds = write(tmp_path_factory.mktemp("stretch-seeds"), STRETCH)
+    seeds = write_files(tmp_path_factory.mktemp("stretch-seeds"), STRETCH)
     out = tmp_path_factory.mktemp("stretch-site") / "site"
     build(seeds, out, cache=False)
     return out
@@ -254,11 +224,13 @@ def check_feed(out: Path, path: Path, base: str | None) -> list[ET.Element]:
         assert len(found) == 1, f"{name}: {len(found)} atom:{tag} in {parent.tag}"
         return found[0]
 
-    def link_target(link: ET.Element) -> Path:
+    def opened(link: ET.Element) -> Path:
         href = str(link.get("href"))
         if base:
             return in_out(out, base, href)
-        return relative_target(out, name, href)
+        found = link_target(out, path, href)
+        assert found is not None, f"{name}: {href} names no file"
+        return found
 
     for tag in ("id", "title", "updated"):
         assert (one(feed, tag).text or "").strip(), f"{name}: empty atom:{tag}"
@@ -267,10 +239,10 @@ def check_feed(out: Path, path: Path, base: str | None) -> list[ET.Element]:
     updated = instant(one(feed, "updated").text or "")
     links = feed.findall(f"{ATOM}link")
     self_links = [link for link in links if link.get("rel") == "self"]
-    assert len(self_links) == 1 and link_target(self_links[0]) == path
+    assert len(self_links) == 1 and opened(self_links[0]) == path
     for link in links:
         if link.get("rel") in (None, "alternate"):
-            assert link_target(link).is_file(), f"{name}: {link.get('href')}"
+            assert opened(link).is_file(), f"{name}: {link.get('href')}"
     entries = feed.findall(f"{ATOM}entry")
     feed_has_author = bool(feed.findall(f"{ATOM}author"))
     ids = []
@@ -286,7 +258,7 @@ def check_feed(out: Path, path: Path, base: str | None) -> list[ET.Element]:
         if entry.find(f"{ATOM}content") is None:
             assert alternate, f"{name}: an entry without content needs an alternate link"
         for link in alternate:
-            assert link_target(link).is_file(), f"{name}: {link.get('href')}"
+            assert opened(link).is_file(), f"{name}: {link.get('href')}"
     assert len(set(ids)) == len(ids), f"{name}: entry ids repeat"
     assert times == sorted(times, reverse=True), f"{name}: entries are not newest first"
     assert all(updated >= time for time in times), f"{name}: the feed is older than an entry"
@@ -313,7 +285,7 @@ def test_feeds_are_atom_newest_first_with_links_that_open(
         page = out / "lang" / f"{code}.html"
         offered = parse(page).select('head link[rel="alternate"][type="application/atom+xml"]')
         hrefs = {str(link["href"]) for link in offered}
-        assert any(relative_target(out, rel(out, page), href) == feed for href in hrefs if not urlsplit(href).scheme)
+        assert any(link_target(out, page, href) == feed for href in hrefs if not urlsplit(href).scheme)
     assert parse(out / "index.html").select_one('head link[type="application/atom+xml"]')
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from bs4 import BeautifulSoup, Tag
@@ -15,43 +15,36 @@ from corpus_site import __version__
 from corpus_site.build import BuildError, build
 from corpus_site.langtag import text_direction
 from corpus_site.site import language_name
-
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT / "seeds"
+from helpers import EN, HE, PT, SEEDS, link_target, load_json, parse, write_files
 
 TITLE_PAYLOAD = '"><img src=x onerror=alert(1)>'
 SCRIPT_PAYLOAD = "<script>alert(1)</script>"
-ARABIC = "يركض الكلب في الحديقة كل صباح مع صاحبه، ويحب أن يلعب بالكرة مع الأطفال الصغار في المساء."
-ARABIC_2 = "وفي نهاية الأسبوع يذهب الجميع إلى البحر للسباحة والاستمتاع بالشمس والهواء النقي."
-HEBREW = "הכלב רץ בפארק כל בוקר עם הבעלים שלו והוא מאוד שמח לשחק עם הילדים הקטנים בערב."
-ENGLISH = "The library opens at nine in the morning and closes late on Fridays, when the reading room is busiest."
-ENGLISH_2 = "Visitors can borrow up to ten books at a time with a free card from the front desk downstairs."
-PORTUGUESE = "A biblioteca abre às nove da manhã e fecha tarde às sextas-feiras, quando a sala de leitura está cheia."
+AR = "يركض الكلب في الحديقة كل صباح مع صاحبه، ويحب أن يلعب بالكرة مع الأطفال الصغار في المساء."
+AR_2 = "وفي نهاية الأسبوع يذهب الجميع إلى البحر للسباحة والاستمتاع بالشمس والهواء النقي."
+EN_2 = "Visitors can borrow up to ten books at a time with a free card from the front desk downstairs."
 
 MIXED = {
-    "arabic-declared.md": f"---\nlang: ar\ntitle: الكلب في الحديقة\n---\n{ARABIC}\n\n{ARABIC_2}\n",
-    "arabic-detected.txt": f"{ARABIC}\n\n{ARABIC_2}\n\n{ENGLISH}\n",
-    "hebrew.txt": f"{HEBREW}\n",
-    "english-with-arabic.txt": (
-        f"Library hours\n\nPublished on July 10, 2025 8:06 PM GMT\n\n{ENGLISH}\n\n{ARABIC}\n\n{ENGLISH_2}\n"
-    ),
-    "hostile.txt": f"{SCRIPT_PAYLOAD}\n\n{ENGLISH} <b>bold</b> javascript:alert(2) <img src=x onerror=alert(3)>\n",
-    "hostile-title.txt": f"{TITLE_PAYLOAD}\n\n{ENGLISH}\n",
+    "arabic-declared.md": f"---\nlang: ar\ntitle: الكلب في الحديقة\n---\n{AR}\n\n{AR_2}\n",
+    "arabic-detected.txt": f"{AR}\n\n{AR_2}\n\n{EN}\n",
+    "hebrew.txt": f"{HE}\n",
+    "english-with-arabic.txt": f"Library hours\n\nPublished on July 10, 2025 8:06 PM GMT\n\n{EN}\n\n{AR}\n\n{EN_2}\n",
+    "hostile.txt": f"{SCRIPT_PAYLOAD}\n\n{EN} <b>bold</b> javascript:alert(2) <img src=x onerror=alert(3)>\n",
+    "hostile-title.txt": f"{TITLE_PAYLOAD}\n\n{EN}\n",
     "hostile.md": (
         f"---\ntitle: '{TITLE_PAYLOAD}'\nauthor: '<script>alert(4)</script>'\nsource_url: 'javascript:alert(5)'\n"
         "tags: ['<b>x</b>', '\"><svg onload=alert(6)>']\n---\n"
-        f"{ENGLISH}\n\n"
+        f"{EN}\n\n"
         '<div onclick="alert(7)">raw <b>html</b></div>\n\n'
         "<script>alert(8)</script>\n\n"
         "[click me](javascript:alert(9)) and [data](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==) "
         "and [tricky](jAvAsCrIpT&#58;alert(10)) and [spaced]( javascript:alert(11)) and <javascript:alert(12)> "
         "and ![pic](x onerror=alert(13)) and [fine](https://example.org/page) and [local](other.html)\n\n"
-        f"<img src=x onerror=alert(14)> {ENGLISH_2}\n"
+        f"<img src=x onerror=alert(14)> {EN_2}\n"
     ),
     "nested/sub folder/Ünïcödé notes.md": (
         "---\ntitle: Notas da biblioteca\ndate: 2024-03-05\nauthor: Ana Lima\ntags: [biblioteca, horários]\n"
         "source_url: https://example.org/notas\n---\n"
-        f"{PORTUGUESE}\n\n{PORTUGUESE}\n"
+        f"{PT}\n\n{PT}\n"
     ),
     "empty.txt": "   \n\n",
     "notes.pdf": "%PDF-1.4",
@@ -59,42 +52,19 @@ MIXED = {
 BINARY = ("binary.txt", bytes(range(256)) * 8)
 
 
-def write_corpus(folder: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(seeds, out) of a small corpus with right-to-left, mixed and hostile documents."""
     base = tmp_path_factory.mktemp("mixed")
-    seeds = write_corpus(base / "seeds", MIXED)
+    seeds = write_files(base / "seeds", MIXED)
     (seeds / BINARY[0]).write_bytes(BINARY[1])
     out = base / "site"
     build(seeds, out)
     return seeds, out
 
 
-@pytest.fixture(scope="module")
-def seeds_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("seeds") / "site"
-    build(SEEDS, out)
-    return out
-
-
-def parse(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-
-
-def corpus(out: Path) -> dict:
-    return json.loads((out / "corpus.json").read_text(encoding="utf-8"))
-
-
 def docs_by_source(out: Path) -> dict[str, dict]:
-    return {entry["source"]: entry for entry in corpus(out)["documents"]}
+    return {entry["source"]: entry for entry in load_json(out)["documents"]}
 
 
 def text_of(tag: Tag) -> str:
@@ -130,10 +100,10 @@ def seed_texts(seeds: Path) -> str:
 
 
 @pytest.mark.parametrize("site", ["seeds", "mixed"])
-def test_index_lists_every_document_with_title_languages_date_and_length(site, seeds_out, mixed) -> None:
-    out = seeds_out if site == "seeds" else mixed[1]
+def test_index_lists_every_document_with_title_languages_date_and_length(site, seed_site, mixed) -> None:
+    out = seed_site if site == "seeds" else mixed[1]
     index = parse(out / "index.html")
-    documents = corpus(out)["documents"]
+    documents = load_json(out)["documents"]
     assert documents
     for entry in documents:
         links = index.find_all("a", href=entry["url"])
@@ -156,12 +126,12 @@ def test_index_shows_dates_and_skipped_files(mixed) -> None:
     assert by_source["english-with-arabic.txt"]["metadata"]["date"].startswith("2025-07-10")
     assert by_source["nested/sub folder/Ünïcödé notes.md"]["metadata"]["date"] == "2024-03-05"
     text = text_of(index)
-    for skipped in corpus(out)["skipped"]:
+    for skipped in load_json(out)["skipped"]:
         assert skipped["source"] in text
 
 
-def test_seeds_index_and_languages(seeds_out) -> None:
-    by_source = docs_by_source(seeds_out)
+def test_seeds_index_and_languages(seed_site) -> None:
+    by_source = docs_by_source(seed_site)
     langs = {source.split("_")[0]: entry["lang"] for source, entry in by_source.items()}
     assert langs == {"000": "pt", "001": "fr", "002": "en", "003": "pt", "004": "en"}
     chinese = next(entry for source, entry in by_source.items() if source.startswith("002"))
@@ -169,9 +139,9 @@ def test_seeds_index_and_languages(seeds_out) -> None:
 
 
 @pytest.mark.parametrize("site", ["seeds", "mixed"])
-def test_a_page_per_language_lists_its_documents(site, seeds_out, mixed) -> None:
-    out = seeds_out if site == "seeds" else mixed[1]
-    documents = corpus(out)["documents"]
+def test_a_page_per_language_lists_its_documents(site, seed_site, mixed) -> None:
+    out = seed_site if site == "seeds" else mixed[1]
+    documents = load_json(out)["documents"]
     codes = {entry["lang"] for entry in documents} | {code for entry in documents for code in entry["languages"]}
     index = parse(out / "index.html")
     for code in codes:
@@ -195,9 +165,9 @@ def test_a_page_per_language_lists_its_documents(site, seeds_out, mixed) -> None
 
 
 @pytest.mark.parametrize("site", ["seeds", "mixed"])
-def test_every_document_has_a_page_whose_lang_and_dir_are_its_primary_language(site, seeds_out, mixed) -> None:
-    out = seeds_out if site == "seeds" else mixed[1]
-    for entry in corpus(out)["documents"]:
+def test_every_document_has_a_page_whose_lang_and_dir_are_its_primary_language(site, seed_site, mixed) -> None:
+    out = seed_site if site == "seeds" else mixed[1]
+    for entry in load_json(out)["documents"]:
         page = parse(out / entry["url"])
         html = page.find("html")
         assert html["lang"] == entry["lang"]
@@ -222,9 +192,9 @@ def test_right_to_left_documents_declared_and_detected(mixed) -> None:
 
 
 @pytest.mark.parametrize("site", ["seeds", "mixed"])
-def test_every_block_carries_its_language_and_direction(site, seeds_out, mixed) -> None:
-    out = seeds_out if site == "seeds" else mixed[1]
-    for entry in corpus(out)["documents"]:
+def test_every_block_carries_its_language_and_direction(site, seed_site, mixed) -> None:
+    out = seed_site if site == "seeds" else mixed[1]
+    for entry in load_json(out)["documents"]:
         page = parse(out / entry["url"])
         blocks = body_blocks(page)
         assert len(blocks) == len(entry["blocks"]), entry["id"]
@@ -242,9 +212,9 @@ def test_every_block_carries_its_language_and_direction(site, seeds_out, mixed) 
                     assert tag["dir"] == text_direction(block["lang"])
 
 
-def test_seed_002_tags_its_chinese_summary_blocks_zh(seeds_out) -> None:
-    entry = next(entry for entry in corpus(seeds_out)["documents"] if entry["source"].startswith("002"))
-    page = parse(seeds_out / entry["url"])
+def test_seed_002_tags_its_chinese_summary_blocks_zh(seed_site) -> None:
+    entry = next(entry for entry in load_json(seed_site)["documents"] if entry["source"].startswith("002"))
+    page = parse(seed_site / entry["url"])
     han = re.compile(r"[\u4e00-\u9fff]")
     chinese = [tag for tag in body_blocks(page) if len(han.findall(text_of(tag))) > len(text_of(tag)) / 2]
     assert len(chinese) >= 5
@@ -260,10 +230,10 @@ def test_mixed_blocks_in_both_directions(mixed) -> None:
     _, out = mixed
     by_source = docs_by_source(out)
     english = parse(out / by_source["english-with-arabic.txt"]["url"])
-    arabic_blocks = [tag for tag in body_blocks(english) if ARABIC[:20] in text_of(tag)]
+    arabic_blocks = [tag for tag in body_blocks(english) if AR[:20] in text_of(tag)]
     assert len(arabic_blocks) == 1 and arabic_blocks[0]["lang"] == "ar" and arabic_blocks[0]["dir"] == "rtl"
     arabic = parse(out / by_source["arabic-detected.txt"]["url"])
-    english_blocks = [tag for tag in body_blocks(arabic) if ENGLISH[:20] in text_of(tag)]
+    english_blocks = [tag for tag in body_blocks(arabic) if EN[:20] in text_of(tag)]
     assert len(english_blocks) == 1 and english_blocks[0]["lang"] == "en" and english_blocks[0]["dir"] == "ltr"
 
 
@@ -292,7 +262,11 @@ def source_is_reachable(out: Path, page_path: Path, text: str) -> bool:
     if any(pre.get_text() == text or pre.get_text().strip() == text.strip() for pre in page.find_all("pre")):
         return True
     for link in page.find_all("a", href=True):
-        target = resolve(out, page_path, link["href"])
+        href = str(link["href"])
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc or parts.path.startswith("/"):
+            continue  # a link off the site cannot open the site's copy of the source
+        target = link_target(out, page_path, href)
         readable = target is not None and target.suffix != ".html" and target.is_file()
         if readable and target.read_text(encoding="utf-8").strip() == text.strip():
             return True
@@ -300,17 +274,17 @@ def source_is_reachable(out: Path, page_path: Path, text: str) -> bool:
 
 
 @pytest.mark.parametrize("site", ["seeds", "mixed"])
-def test_the_source_text_is_reachable_from_each_page(site, seeds_out, mixed) -> None:
-    seeds, out = (SEEDS, seeds_out) if site == "seeds" else mixed
-    for entry in corpus(out)["documents"]:
+def test_the_source_text_is_reachable_from_each_page(site, seed_site, mixed) -> None:
+    seeds, out = (SEEDS, seed_site) if site == "seeds" else mixed
+    for entry in load_json(out)["documents"]:
         text = (seeds / entry["source"]).read_text(encoding="utf-8")
         assert source_is_reachable(out, out / entry["url"], text), entry["source"]
 
 
 @pytest.mark.parametrize("site", ["seeds", "mixed"])
-def test_previous_and_next_links_walk_the_documents_in_order(site, seeds_out, mixed) -> None:
-    out = seeds_out if site == "seeds" else mixed[1]
-    urls = [entry["url"] for entry in corpus(out)["documents"]]
+def test_previous_and_next_links_walk_the_documents_in_order(site, seed_site, mixed) -> None:
+    out = seed_site if site == "seeds" else mixed[1]
+    urls = [entry["url"] for entry in load_json(out)["documents"]]
     for number, url in enumerate(urls):
         page = parse(out / url)
         previous = page.find("a", rel="prev")
@@ -318,38 +292,22 @@ def test_previous_and_next_links_walk_the_documents_in_order(site, seeds_out, mi
         if number == 0:
             assert previous is None
         else:
-            assert resolve(out, out / url, previous["href"]) == out / urls[number - 1]
+            assert link_target(out, out / url, previous["href"]) == out / urls[number - 1]
         if number == len(urls) - 1:
             assert following is None
         else:
-            assert resolve(out, out / url, following["href"]) == out / urls[number + 1]
+            assert link_target(out, out / url, following["href"]) == out / urls[number + 1]
 
 
 # Links
-
-
-def resolve(out: Path, page: Path, href: str) -> Path | None:
-    """The file a relative link points to, or None for a fragment-only link."""
-    parts = urlsplit(href)
-    if not parts.path:
-        return None
-    target = PurePosixPath(page.parent.relative_to(out).as_posix()) / unquote(parts.path)
-    resolved: list[str] = []
-    for part in target.parts:
-        if part == "..":
-            assert resolved, f"{href} on {page} leaves the site"
-            resolved.pop()
-        elif part != ".":
-            resolved.append(part)
-    return out.joinpath(*resolved)
 
 
 URL_ATTRIBUTES = ("href", "src", "action", "formaction", "poster", "data", "srcset", "xlink:href", "background")
 
 
 @pytest.mark.parametrize("site", ["seeds", "mixed"])
-def test_all_links_are_relative_and_point_at_files(site, seeds_out, mixed) -> None:
-    seeds, out = (SEEDS, seeds_out) if site == "seeds" else mixed
+def test_all_links_are_relative_and_point_at_files(site, seed_site, mixed) -> None:
+    seeds, out = (SEEDS, seed_site) if site == "seeds" else mixed
     content = seed_texts(seeds)
     pages = html_pages(out)
     assert len(pages) >= 4
@@ -377,15 +335,15 @@ def test_all_links_are_relative_and_point_at_files(site, seeds_out, mixed) -> No
                 assert not urlsplit(value).path.endswith("/"), where
                 if tag.find_parent(class_="body") is not None and value in content:
                     continue  # a relative link the seed's author wrote: theirs to keep working
-                target = resolve(out, page_path, value)
+                target = link_target(out, page_path, value)
                 if target is None:
                     assert urlsplit(value).fragment in ids, where
                 else:
                     assert target.is_file(), where
 
 
-def test_no_request_leaves_the_site(seeds_out) -> None:
-    for page_path in html_pages(seeds_out):
+def test_no_request_leaves_the_site(seed_site) -> None:
+    for page_path in html_pages(seed_site):
         page = parse(page_path)
         for tag in page.find_all(["link", "script", "img", "iframe", "source", "video", "audio", "object", "embed"]):
             for attribute in ("href", "src", "data"):
@@ -393,10 +351,10 @@ def test_no_request_leaves_the_site(seeds_out) -> None:
                 assert not urlsplit(value).scheme and not value.startswith("//"), (page_path, tag)
         for style in page.find_all("style"):
             assert not re.search(r"url\(\s*['\"]?(?:[a-z]+:|//)|@import", style.get_text(), re.I)
-    for css in (seeds_out / "static").rglob("*.css"):
+    for css in (seed_site / "static").rglob("*.css"):
         text = css.read_text(encoding="utf-8")
         assert not re.search(r"url\(\s*['\"]?(?:https?:|//)|@import\s+(?:url\()?['\"]?(?:https?:|//)", text, re.I)
-    for script in (seeds_out / "static").rglob("*.js"):
+    for script in (seed_site / "static").rglob("*.js"):
         assert not re.search(r"https?://|fetch\(|XMLHttpRequest", script.read_text(encoding="utf-8"))
 
 
@@ -476,9 +434,9 @@ def test_a_hostile_title_is_escaped_everywhere(mixed, source: str) -> None:
 
 
 @pytest.mark.parametrize("site", ["seeds", "mixed"])
-def test_corpus_json_follows_the_schema(site, seeds_out, mixed) -> None:
-    seeds, out = (SEEDS, seeds_out) if site == "seeds" else mixed
-    data = corpus(out)
+def test_corpus_json_follows_the_schema(site, seed_site, mixed) -> None:
+    seeds, out = (SEEDS, seed_site) if site == "seeds" else mixed
+    data = load_json(out)
     assert data["generator"] == f"corpus-site {__version__}"
     assert set(data) >= {"generator", "documents", "skipped"}
     ids = [entry["id"] for entry in data["documents"]]
@@ -504,7 +462,7 @@ def test_corpus_json_follows_the_schema(site, seeds_out, mixed) -> None:
 
 def test_corpus_json_accounts_for_every_seed_file(mixed) -> None:
     seeds, out = mixed
-    data = corpus(out)
+    data = load_json(out)
     skipped = {item["source"]: item["reason"] for item in data["skipped"]}
     assert set(skipped) == {"empty.txt", "binary.txt"}
     assert all(isinstance(reason, str) and reason for reason in skipped.values())
@@ -518,55 +476,47 @@ def test_corpus_json_accounts_for_every_seed_file(mixed) -> None:
 # Template overrides
 
 
-def small_corpus(folder: Path) -> Path:
-    return write_corpus(folder, {"one.txt": f"{ENGLISH}\n", "two.txt": f"{PORTUGUESE}\n"})
+def build_with_templates(tmp_path: Path, templates: dict[str, str]) -> Path:
+    """Builds a two-document corpus with these user templates (in tmp_path/templates); returns the site folder."""
+    seeds = write_files(tmp_path / "seeds", {"one.txt": f"{EN}\n", "two.txt": f"{PT}\n"})
+    build(seeds, tmp_path / "site", templates=write_files(tmp_path / "templates", templates))
+    return tmp_path / "site"
 
 
 def test_a_user_template_extends_ours_and_overrides_one_block(tmp_path: Path) -> None:
-    seeds = small_corpus(tmp_path / "seeds")
-    templates = tmp_path / "templates"
-    templates.mkdir()
-    (templates / "doc.html").write_text(
+    user_doc = (
         '{% extends "corpus-site/doc.html" %}\n'
         '{% block content %}<p class="user-banner">From my archive: {{ doc.title }}</p>\n{{ super() }}{% endblock %}\n'
     )
-    build(seeds, tmp_path / "site", templates=templates)
-    for entry in corpus(tmp_path / "site")["documents"]:
-        page = parse(tmp_path / "site" / entry["url"])
+    site = build_with_templates(tmp_path, {"doc.html": user_doc})
+    for entry in load_json(site)["documents"]:
+        page = parse(site / entry["url"])
         banner = page.select_one("p.user-banner")
         assert banner is not None and text_of(banner) == f"From my archive: {entry['title']}"
         assert text_of(page.find("h1")) == entry["title"]  # ours is still there around it
         assert len(body_blocks(page)) == 1
         assert page.find("html")["lang"] == entry["lang"]
-    assert parse(tmp_path / "site" / "index.html").select_one("p.user-banner") is None
+    assert parse(site / "index.html").select_one("p.user-banner") is None
 
 
 def test_a_user_base_template_changes_every_page(tmp_path: Path) -> None:
-    seeds = small_corpus(tmp_path / "seeds")
-    templates = tmp_path / "templates"
-    templates.mkdir()
-    (templates / "base.html").write_text(
+    user_base = (
         '{% extends "corpus-site/base.html" %}\n'
         '{% block head %}{{ super() }}<meta name="corpus-user" content="stamp">{% endblock %}\n'
     )
-    build(seeds, tmp_path / "site", templates=templates)
-    for page_path in [tmp_path / "site" / "index.html", *sorted((tmp_path / "site" / "docs").glob("*.html"))]:
+    site = build_with_templates(tmp_path, {"base.html": user_base})
+    for page_path in [site / "index.html", *sorted((site / "docs").glob("*.html"))]:
         page = parse(page_path)
         assert page.select_one('head meta[name="corpus-user"]') is not None, page_path
         assert page.select_one("main h1") is not None, page_path
 
 
 def test_a_template_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
-    seeds = small_corpus(tmp_path / "seeds")
-    templates = tmp_path / "templates"
-    templates.mkdir()
-    (templates / "doc.html").write_text(
-        '{% extends "corpus-site/doc.html" %}\n{% block content %}\n<p>{% if %}</p>\n{% endblock %}\n'
-    )
+    user_doc = '{% extends "corpus-site/doc.html" %}\n{% block content %}\n<p>{% if %}</p>\n{% endblock %}\n'
     with pytest.raises(BuildError) as caught:
-        build(seeds, tmp_path / "site", templates=templates)
+        build_with_templates(tmp_path, {"doc.html": user_doc})
     message = str(caught.value)
-    assert f"{templates / 'doc.html'}:3" in message
+    assert f"{tmp_path / 'templates' / 'doc.html'}:3" in message
     assert "\n" not in message and "Traceback" not in message
     assert not (tmp_path / "site").exists()
 
@@ -581,13 +531,9 @@ def test_a_template_syntax_error_names_the_file_and_line(tmp_path: Path) -> None
 def test_a_typo_in_a_template_fails_the_build_naming_the_file_and_line(
     tmp_path: Path, template: str, line: int, name: str
 ) -> None:
-    seeds = small_corpus(tmp_path / "seeds")
-    templates = tmp_path / "templates"
-    templates.mkdir()
-    (templates / "doc.html").write_text(template)
     with pytest.raises(BuildError) as caught:
-        build(seeds, tmp_path / "site", templates=templates)
+        build_with_templates(tmp_path, {"doc.html": template})
     message = str(caught.value)
     assert name in message
-    assert f"{templates / 'doc.html'}:{line}" in message
+    assert f"{tmp_path / 'templates' / 'doc.html'}:{line}" in message
     assert "\n" not in message

@@ -32,8 +32,8 @@ from corpus_site.search import (
     search_index_files,
 )
 from corpus_site.site import Site, build_site
+from helpers import SEEDS
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 LETTERS = re.compile(r"[^\W\d_]+")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 HOSTILE_TEXT = (

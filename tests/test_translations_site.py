@@ -7,18 +7,16 @@ import re
 import shutil
 from collections import Counter
 from itertools import combinations
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree as ET
 
 import pytest
 from bs4 import BeautifulSoup, Tag
 
 from corpus_site.build import build
+from helpers import SEEDS, link_target, load_json, parse, write_files
 
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT / "seeds"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 # One short history in three languages and two scripts, tied together by an explicit key.
@@ -93,32 +91,6 @@ DUPLICATES = {
 # --- helpers --------------------------------------------------------------------------------------------------
 
 
-def parse(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-
-
-def target(out: Path, page: Path, href: str) -> Path | None:
-    """The file a relative link on `page` opens, or None for a link to the same page."""
-    parts = urlsplit(href)
-    assert not parts.scheme and not parts.netloc and not parts.path.startswith("/"), f"{href} is not relative"
-    if not parts.path:
-        return None
-    base = PurePosixPath(page.relative_to(out).as_posix()).parent
-    resolved: list[str] = []
-    for part in (base / unquote(parts.path)).parts:
-        if part == "..":
-            assert resolved, f"{href} on {page} leaves the site"
-            resolved.pop()
-        elif part != ".":
-            resolved.append(part)
-    return out.joinpath(*resolved)
-
-
-def load_json(out: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((out / "corpus.json").read_text(encoding="utf-8"))
-    return data
-
-
 def groups_of(corpus: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Group id → its group record, as corpus.json gives it on each member."""
     found: dict[str, dict[str, Any]] = {}
@@ -147,7 +119,7 @@ def alternates(out: Path, page_path: Path) -> set[tuple[str, Path]]:
     links = page.select('head link[rel="alternate"][hreflang]')
     found = set()
     for link in links:
-        resolved = target(out, page_path, str(link["href"]))
+        resolved = link_target(out, page_path, str(link["href"]))
         assert resolved is not None and resolved.is_file(), link
         found.add((str(link["hreflang"]), resolved))
     assert len(found) == len(links), "an hreflang alternate is repeated"
@@ -160,7 +132,7 @@ def parallel_page_of(out: Path, doc_page: Path) -> Path:
     assert line is not None
     links = [link for link in line.find_all("a", href=True) if "side by side" in link.get_text()]
     assert len(links) == 1, line
-    found = target(out, doc_page, str(links[0]["href"]))
+    found = link_target(out, doc_page, str(links[0]["href"]))
     assert found is not None and found.is_file()
     return found
 
@@ -170,21 +142,13 @@ def pair_on(out: Path, parallel: Path) -> tuple[Path, Path]:
     page = parse(parallel)
     heads = page.select(".parallel-head a[href]")
     assert len(heads) == 2, heads
-    found = [target(out, parallel, str(link["href"])) for link in heads]
+    found = [link_target(out, parallel, str(link["href"])) for link in heads]
     assert all(path is not None and path.is_file() for path in found)
     return found[0], found[1]  # type: ignore[return-value]
 
 
 def squeeze(text: str) -> str:
     return re.sub(r"\s+", "", text)
-
-
-def write(folder: Path, files: dict[str, str]) -> Path:
-    for name, content in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-    return folder
 
 
 # --- the seeds ----------------------------------------------------------------------------------------------------
@@ -234,12 +198,14 @@ def test_every_version_names_the_others_in_also_in_with_working_links(seed_site:
             line = versions_line(page)
             assert line is not None, f"{page_path.name} does not name its other versions"
             links = [link for link in line.find_all("a", href=True) if "side by side" not in link.get_text()]
-            opened = {target(seed_site, page_path, str(link["href"])) for link in links}
+            opened = {link_target(seed_site, page_path, str(link["href"])) for link in links}
             others = [by_id[other] for other in group["members"] if other != member]
             assert opened == {seed_site / other["url"] for other in others}
             assert all(path is not None and path.is_file() for path in opened)
             for link in links:
-                other = next(o for o in others if seed_site / o["url"] == target(seed_site, page_path, link["href"]))
+                other = next(
+                    o for o in others if seed_site / o["url"] == link_target(seed_site, page_path, link["href"])
+                )
                 assert link.get_text(strip=True) == names[other["lang"]], "the link names the version's language"
                 assert link.get("hreflang") == other["lang"]
                 assert link.find(lang=other["lang"]) or link.get("lang") == other["lang"] or other["lang"] == "en"
@@ -373,16 +339,16 @@ def written(tmp_path_factory: pytest.TempPathFactory, corpus: dict[str, Any]) ->
     seeds = tmp_path_factory.mktemp("translation-seeds")
     for lang, (title, body) in LIGHTHOUSE.items():
         front = f"---\ntitle: {title}\nlang: {lang}\ntranslation_key: Ravenscar lighthouse\n---\n\n"
-        write(seeds, {f"lighthouse-{lang}.md": front + body + "\n"})
-    write(seeds, SIDECAR_PAIR)
-    write(seeds, {Path(name).stem + ".yaml": "translation_key: grandmother's soup\n" for name in SIDECAR_PAIR})
+        write_files(seeds, {f"lighthouse-{lang}.md": front + body + "\n"})
+    write_files(seeds, SIDECAR_PAIR)
+    write_files(seeds, {Path(name).stem + ".yaml": "translation_key: grandmother's soup\n" for name in SIDECAR_PAIR})
     # The seeds' first automatic pair, copied; one of them opts out in a sidecar the user writes beside it.
     first = next(group for group in groups_of(corpus).values())
     sources = [next(d["source"] for d in corpus["documents"] if d["id"] == m) for m in first["members"]]
     for source in sources:
         shutil.copy(SEEDS / source, seeds / source)
-    write(seeds, {Path(sources[0]).stem + ".yaml": "translation_key: none\n"})
-    write(seeds, DUPLICATES)
+    write_files(seeds, {Path(sources[0]).stem + ".yaml": "translation_key: none\n"})
+    write_files(seeds, DUPLICATES)
     out = tmp_path_factory.mktemp("translation-site") / "site"
     build(seeds, out, cache=False)
     return out
@@ -408,7 +374,7 @@ def test_a_group_of_three_reaches_every_language_pair_by_plain_links(written: Pa
             continue
         seen.add(current)
         for link in parse(current).find_all("a", href=True):
-            found = target(written, current, str(link["href"]))
+            found = link_target(written, current, str(link["href"]))
             if found is not None and found.parent.name == "parallel" and found not in seen:
                 assert found.is_file(), f"{current.name} links to a missing {found.name}"
                 queue.append(found)
@@ -475,7 +441,8 @@ def test_near_duplicates_link_each_other_and_are_not_translations(written: Path)
         links = [
             link
             for link in page.select("main a[href]")
-            if target(written, page_path, str(link["href"])) == written / other["url"] and not link.find_parent("nav")
+            if link_target(written, page_path, str(link["href"])) == written / other["url"]
+            and not link.find_parent("nav")
         ]
         assert links, f"{document['source']} does not link its near-duplicate"
         assert other["source"] in links[0].get_text()

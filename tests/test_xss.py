@@ -26,6 +26,7 @@ from bs4 import BeautifulSoup
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from corpus_site.build import build
+from helpers import load_json
 
 pytestmark = pytest.mark.browser
 
@@ -98,8 +99,7 @@ def xss_site(xss_seeds: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def corpus(xss_site: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((xss_site / "corpus.json").read_text(encoding="utf-8"))
-    return data
+    return load_json(xss_site)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -168,10 +168,13 @@ def markdown_blocks(body: str, first_line: int = 1) -> list[RawBlock]:
     """Markdown with raw HTML off: one block per top-level element."""
     md = _markdown()
     tokens = md.parse(body)
+    # The page's one <h1> is the document's title: the body's headings go below it, h2 for the top level
+    # the body uses and one step per level after that, so no level is skipped.
+    levels = sorted({token.tag for token in tokens if token.type == "heading_open"})
+    outline = {tag: f"h{min(6, rank + 2)}" for rank, tag in enumerate(levels)}
     for token in tokens:
         if token.type in ("heading_open", "heading_close"):
-            # The page's one <h1> is the document's title, so the body's headings sit a level below it.
-            token.tag = f"h{min(6, int(token.tag[1]) + 1)}"
+            token.tag = outline[token.tag]
     blocks: list[RawBlock] = []
     index = 0
     while index < len(tokens):
