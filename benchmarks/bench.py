@@ -246,6 +246,8 @@ class Run:
     max_rss_mb: float  # the largest single process (kernel ru_maxrss of the child and what it waited for)
     tree_mb: float  # the whole process tree, summed, sampled every 20 ms
     output: str
+    processes: dict[str, float] = field(default_factory=dict)  # the largest process of each name, MB
+    search: float | None = None  # seconds of it spent on the search index, as the build reports it
 
 
 def _children(pid: int) -> list[int]:
@@ -259,24 +261,31 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _rss_kb(pid: int) -> int:
+def _rss_kb(pid: int) -> tuple[str, int]:
+    """The process's name and resident memory in KiB."""
+    name, rss = "", 0
     try:
         with open(f"/proc/{pid}/status") as handle:
             for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
+                if line.startswith("Name:"):
+                    name = line.split(None, 1)[1].strip()
+                elif line.startswith("VmRSS:"):
+                    rss = int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return name, rss
 
 
-def tree_rss_kb(pid: int) -> int:
-    total, stack = 0, [pid]
+def tree_rss_kb(pid: int) -> tuple[int, dict[str, int]]:
+    """The tree's total resident memory, and the largest process of each name in it."""
+    total, largest, stack = 0, {}, [pid]
     while stack:
         current = stack.pop()
-        total += _rss_kb(current)
+        name, rss = _rss_kb(current)
+        total += rss
+        largest[name] = max(largest.get(name, 0), rss)
         stack.extend(_children(current))
-    return total
+    return total, largest
 
 
 def measure(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
@@ -286,12 +295,16 @@ def measure(command: list[str], cwd: Path | None = None, env: dict[str, str] | N
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
         peak = 0
+        by_name: dict[str, int] = {}
         done = threading.Event()
 
         def sample() -> None:
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, tree_rss_kb(process.pid))
+                total, largest = tree_rss_kb(process.pid)
+                peak = max(peak, total)
+                for name, rss in largest.items():
+                    by_name[name] = max(by_name.get(name, 0), rss)
                 done.wait(0.02)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -306,7 +319,8 @@ def measure(command: list[str], cwd: Path | None = None, env: dict[str, str] | N
     log.unlink()
     if process.returncode != 0:
         raise SystemExit(f"bench: {' '.join(command)} exited with {process.returncode}:\n{text[-3000:]}")
-    return Run(seconds, usage.ru_maxrss / 1024, peak / 1024, text)
+    processes = {name: kb / 1024 for name, kb in by_name.items() if name}
+    return Run(seconds, usage.ru_maxrss / 1024, peak / 1024, text, processes)
 
 
 # --- the builders ------------------------------------------------------------------------------
@@ -323,7 +337,7 @@ def corpus_site_command(seeds: Path, out: Path, cache: Path, jobs: int | None) -
         str(out),
         "--cache-dir",
         str(cache),
-        "-q",
+        "-v",  # for the line of timings, the search index's among them
     ]
     return command + (["--jobs", str(jobs)] if jobs else [])
 
@@ -420,13 +434,12 @@ class Results:
     size: int
     ours: dict[str, list[Run]] = field(default_factory=dict)
     peers: dict[str, list[Run]] = field(default_factory=dict)
-    search: list[float] = field(default_factory=list)
 
     def add(self, table: dict[str, list[Run]], name: str, run: Run) -> None:
         table.setdefault(name, []).append(run)
 
 
-_SEARCH_LINE = re.compile(r"search index[^\n]*?(\d+(?:\.\d+)?)\s*s\b", re.IGNORECASE)
+_SEARCH_LINE = re.compile(r"^timings: .*?search index (\d+(?:\.\d+)?) s", re.MULTILINE)
 
 
 def _aside(path: Path, trash: Path) -> None:
@@ -437,36 +450,60 @@ def _aside(path: Path, trash: Path) -> None:
         path.rename(trash / f"{path.name}-{time.monotonic_ns()}")
 
 
+def code_stamp() -> str:
+    """A hash of corpus-site's code and templates: a run during which they changed measured two versions."""
+    import hashlib
+
+    import corpus_site
+
+    package = Path(corpus_site.__file__).parent
+    digest = hashlib.sha256()
+    for folder in (package, package.parents[1] / "templates", package.parents[1] / "static"):
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if path.is_file() and path.suffix in (".py", ".html", ".css", ".js"):
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def bench_ours(size: int, work: Path, seeds: Path, runs: int, jobs: int | None, results: Results, say) -> None:
     out, cache, trash = work / "out", work / "cache", work / "trash"
-    for run in range(runs):
+    run = attempts = 0
+    while run < runs:
+        stamp = code_stamp()
         _aside(out, trash)
         _aside(cache, trash)
         command = corpus_site_command(seeds, out, cache, jobs)
-        cold = measure(command)
-        results.add(results.ours, "cold", cold)
-        found = _SEARCH_LINE.search(cold.output)
-        if found:
-            results.search.append(float(found.group(1)))
-        results.add(results.ours, "warm", measure(command))
+        measured = {"cold": measure(command)}
+        measured["warm"] = measure(command)
         added = seed_path(seeds, size + run)
         added.parent.mkdir(parents=True, exist_ok=True)
         added.write_text(document(size + run), encoding="utf-8")
-        results.add(results.ours, "add one", measure(command))
+        measured["add one"] = measure(command)
         edited = seed_path(seeds, (run * 7919) % size)
         original = edited.read_bytes()
-        lang_text = document(size + runs + run)  # a new paragraph, in whichever language it draws
-        edited.write_bytes(original + b"\n" + lang_text.split("\n\n", 3)[-1].encode())
-        results.add(results.ours, "edit one", measure(command))
+        more = document(size + runs + run).split("\n\n", 3)[-1]  # new paragraphs, in whichever language they draw
+        edited.write_bytes(original + b"\n" + more.encode())
+        measured["edit one"] = measure(command)
         # Back to the generated corpus for the next run's cold build.
         edited.write_bytes(original)
         added.unlink()
         if not any(added.parent.iterdir()):
             added.parent.rmdir()
-        say(
-            f"  corpus-site run {run + 1}: "
-            + ", ".join(f"{name} {runs_[-1].seconds:.2f} s" for name, runs_ in results.ours.items())
-        )
+        summary = ", ".join(f"{name} {item.seconds:.2f} s" for name, item in measured.items())
+        attempts += 1
+        if code_stamp() != stamp and attempts < 3 * runs:
+            say(f"  corpus-site's code changed during this run ({summary}); measuring it again")
+            continue
+        for name, item in measured.items():
+            found = _SEARCH_LINE.search(item.output)
+            item.search = float(found.group(1)) if found else None
+            results.add(results.ours, name, item)
+        run += 1
+        say(f"  corpus-site run {run}: {summary}")
+        for name, item in measured.items():
+            for line in item.output.splitlines():
+                if line.startswith("timings:"):
+                    say(f"    {name}: {line}")
 
 
 def bench_peers(size: int, work: Path, seeds: Path, runs: int, tools: Path, results: Results, say) -> None:
@@ -511,27 +548,23 @@ def _rows(result: Results) -> list[tuple[str, str, str, str, str, str]]:
     def against(ours: float, peer: float | None, name: str) -> str:
         return f"{ours / peer:.2f}× {name}" if peer else ""
 
-    cold = median(result.ours["cold"])
-    warm = median(result.ours["warm"])
-    add = median(result.ours["add one"])
-    edit = median(result.ours["edit one"])
+    def ours(name: str) -> tuple[float, str]:
+        runs = result.ours[name]
+        total = median(runs)
+        searched = [run.search for run in runs if run.search is not None]
+        shown = f"{total:.2f} s" + (f" (search index {statistics.median(searched):.2f} s)" if searched else "")
+        return total, shown
+
+    (cold, cold_s), (warm, warm_s), (add, add_s), (edit, edit_s) = map(ours, ("cold", "warm", "add one", "edit one"))
     rows = [
-        ("cold build", f"{cold:.2f} s", hugo_s, eleventy_s, against(cold, eleventy, "Eleventy"), "≤ 2× Eleventy"),
-        ("warm rebuild, nothing changed", f"{warm:.2f} s", hugo_s, eleventy_s, against(warm, hugo, "Hugo"), "< Hugo"),
-        ("rebuild after adding one seed", f"{add:.2f} s", hugo_s, eleventy_s, against(add, hugo, "Hugo"), "< 1 s"),
-        ("rebuild after editing one seed", f"{edit:.2f} s", hugo_s, eleventy_s, against(edit, hugo, "Hugo"), ""),
+        ("cold build", cold_s, hugo_s, eleventy_s, against(cold, eleventy, "Eleventy"), "≤ 2× Eleventy"),
+        ("warm rebuild, nothing changed", warm_s, hugo_s, eleventy_s, against(warm, hugo, "Hugo"), "< Hugo"),
+        ("rebuild after adding one seed", add_s, hugo_s, eleventy_s, against(add, hugo, "Hugo"), ""),
+        ("rebuild after editing one seed", edit_s, hugo_s, eleventy_s, against(edit, hugo, "Hugo"), ""),
     ]
-    if result.search:
-        rows.append(
-            (
-                "search indexing, within the cold build",
-                f"{statistics.median(result.search):.2f} s",
-                "",
-                "",
-                "",
-                "reported apart",
-            )
-        )
+    if all(run.search is not None for run in result.ours["add one"]):
+        pages = statistics.median(run.seconds - (run.search or 0) for run in result.ours["add one"])
+        rows.append(("… adding one seed, all but the search index", f"{pages:.2f} s", "", "", "", "< 1 s"))
     cold_runs = result.ours["cold"]
     memory = f"{median(cold_runs, 'max_rss_mb'):.0f} MB / {median(cold_runs, 'tree_mb'):.0f} MB"
     peer_memory = [
@@ -541,6 +574,12 @@ def _rows(result: Results) -> list[tuple[str, str, str, str, str, str]]:
         for name in ("Hugo", "Eleventy")
     ]
     rows.append(("peak memory, cold build (largest process / process tree)", memory, *peer_memory, "", "< 500 MB"))
+    names = sorted({name for run in cold_runs for name in run.processes})
+    each = {name: statistics.median(run.processes.get(name, 0) for run in cold_runs) for name in names}
+    biggest = sorted(each.items(), key=lambda item: -item[1])[:3]
+    rows.append(
+        ("… largest process of each kind", ", ".join(f"{name} {mb:.0f} MB" for name, mb in biggest), "", "", "", "")
+    )
     return rows
 
 
@@ -560,7 +599,7 @@ def table(all_results: list[Results], runs: int) -> str:
                 else [f"{result.size:,}", measure_, ours, target]
             )
             lines.append("| " + " | ".join(cells) + " |")
-    note = f"\nWhole-process wall time, median of {runs} runs."
+    note = "\nWhole-process wall time, " + (f"median of {runs} runs." if runs > 1 else "one run.")
     if has_peers:
         note += " Hugo and Eleventy do a full build every time, so their column is the same on each line."
     return "\n".join(lines) + "\n" + note + "\n"
@@ -609,7 +648,8 @@ def main(argv: list[str] | None = None) -> int:
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    say(f"machine: {machine()}")
+    where = machine()
+    say(f"machine: {where}")
     all_results = []
     for size in args.sizes:
         work = args.work / str(size)
@@ -625,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
         all_results.append(results)
         if not args.keep:
             shutil.rmtree(work)
-    print(f"Machine: {machine()}\n")
+    print(f"Machine: {where}; load average at the end {os.getloadavg()[0]:.2f}\n")
     print(f"Command: python benchmarks/bench.py {' '.join(argv if argv is not None else sys.argv[1:])}\n")
     print(table(all_results, args.runs))
     return 0

@@ -24,6 +24,7 @@ from corpus_site.workers import loading
 
 EN = "The library opens at nine in the morning and closes late on Fridays, when the reading room is busy."
 PT = "A biblioteca abre às nove da manhã e fecha tarde às sextas-feiras, quando a sala de leitura está cheia."
+OTHER = "Visitors may borrow up to ten books at a time with a free card and return them at any branch of the city."
 FR = "La bibliothèque ouvre à neuf heures du matin et ferme tard le vendredi, quand la salle de lecture est pleine."
 
 
@@ -246,7 +247,7 @@ def test_unchanged_pages_keep_their_modification_times(tmp_path: Path) -> None:
     for path in out.rglob("*"):
         if path.is_file():
             os.utime(path, ns=(old, old))
-    (seeds / "note-99.md").write_text(f"---\ntitle: Note 99\n---\n\n{EN}\n", encoding="utf-8")
+    (seeds / "note-99.md").write_text(f"---\ntitle: Note 99\n---\n\n{OTHER}\n", encoding="utf-8")
     result = build(seeds, out)
     assert result.from_cache == 9
     mtimes = {path.relative_to(out).as_posix(): path.stat().st_mtime_ns for path in out.rglob("*") if path.is_file()}
@@ -316,7 +317,7 @@ def test_pages_whose_inputs_did_not_change_are_not_rendered_again(tmp_path: Path
     seeds = write_corpus(tmp_path, count=9)
     out = tmp_path / "site"
     assert build(seeds, out).pages_kept == 0
-    (seeds / "note-99.md").write_text(f"---\ntitle: Note 99\n---\n\n{EN}\n", encoding="utf-8")
+    (seeds / "note-99.md").write_text(f"---\ntitle: Note 99\n---\n\n{OTHER}\n", encoding="utf-8")
     result = build(seeds, out)
     # Every document page but the new one and its neighbour (whose "next" link changed) comes back as it was.
     assert result.pages_kept >= 8
@@ -376,3 +377,35 @@ def test_a_page_edited_in_the_output_is_rendered_again(tmp_path: Path) -> None:
     build(seeds, out)
     assert "Defaced" not in page.read_text(encoding="utf-8")
     assert_same_as_a_plain_build(seeds, out, tmp_path)
+
+
+class InterruptedFuture(Future[Any]):
+    def result(self, timeout: float | None = None) -> Any:
+        raise KeyboardInterrupt
+
+
+class InterruptingExecutor(Executor):
+    """Runs the first `finish` tasks; asking for a later one's result is Ctrl-C."""
+
+    def __init__(self, finish: int) -> None:
+        self.finish = finish
+        self.submitted = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.submitted += 1
+        if self.submitted > self.finish:
+            return InterruptedFuture()
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_what_was_loaded_before_ctrl_c_is_kept(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path, count=40)
+    folder = tmp_path / "cache"
+    with pytest.raises(KeyboardInterrupt), open_cache(folder, seeds) as load_cache:
+        load_corpus(seeds, loading(executor=InterruptingExecutor(finish=2), workers=1, cache=load_cache))
+    with open_cache(folder, seeds) as load_cache:
+        assert isinstance(load_cache, LoadCache)
+        load_corpus(seeds, loading(jobs=1, cache=load_cache))
+        assert load_cache.hits == 10  # two tasks of five seeds each

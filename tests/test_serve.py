@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from corpus_site.build import build
 from corpus_site.serve import SCRIPT_PATH, VERSION_PATH, inject_reload
 
 EN = "The library opens at nine in the morning and closes late on Fridays, when the reading room is busy."
@@ -75,6 +76,10 @@ class Server:
         return self.get(VERSION_PATH).decode()
 
 
+def files_of(out: Path) -> dict[str, bytes]:
+    return {path.relative_to(out).as_posix(): path.read_bytes() for path in sorted(out.rglob("*")) if path.is_file()}
+
+
 def eventually(check: Callable[[], bool]) -> None:
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
@@ -128,6 +133,11 @@ def test_serves_rebuilds_on_a_new_seed_and_stops_on_ctrl_c(server: Server, corpu
     index = BeautifulSoup(server.get("/index.html"), "html.parser")
     assert "Third note" in {link.get_text(strip=True) for link in index.select("a")}
     assert server.wait_for_line(r"^Built .*: 3 documents .*\(2 from the cache")
+
+    # The search index follows the pages; then the site is exactly what `build` makes.
+    server.wait_for_line(r"^Search index updated")
+    build(corpus, tmp_path / "plain", cache=False)
+    assert files_of(tmp_path / "site") == files_of(tmp_path / "plain")
 
     # The reload script exists only in responses: the files on disk are the site as built.
     built = [path for path in (tmp_path / "site").rglob("*.html")]

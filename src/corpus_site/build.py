@@ -24,7 +24,7 @@ from corpus_site.groups import explicit_problems
 from corpus_site.loader import load_corpus
 from corpus_site.records import Corpus
 from corpus_site.render import environment, render_site
-from corpus_site.search import SearchIndexError, search_index_files, search_pages
+from corpus_site.search import PAGEFIND_DIR, SEARCH_DATA, SearchIndexError, search_index_files, search_pages
 from corpus_site.site import build_site
 from corpus_site.workers import loading
 from corpus_site.writer import OutputError, WriteStats, check_output, write_site
@@ -46,6 +46,7 @@ class BuildResult:
     written: WriteStats
     from_cache: int = 0  # documents whose loading the content cache saved
     pages_kept: int = 0  # pages whose inputs had not changed, so not rendered again
+    timings: tuple[tuple[str, float], ...] = ()  # seconds per stage, for -v and the benchmark
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -68,6 +69,7 @@ def build(
     executor: Executor | None = None,
     cache_dir: Path | None = None,
     cache: bool = True,
+    search_index: bool = True,
 ) -> BuildResult:
     """Load every seed, render the site and swap it into `out`."""
     arguments = dict(locals())  # all of them, so a new option can never be left out of the site's fingerprint
@@ -96,17 +98,19 @@ def build(
     except CacheError as error:
         raise BuildError(str(error)) from None
     corpus = replace(corpus, warnings=corpus.warnings + explicit_problems(corpus.documents))
-    site = build_site(corpus)
+    timings = [("load", time.perf_counter() - started)]
     # Nothing the site is made from changed and the output is as the last build left it: keep it.
     site_key = _site_key(arguments, corpus, keys, templates) if cache_folder else None
     if site_key and cache_folder and (kept := unchanged_site(cache_folder, out, site_key)):
+        stats, languages = kept
         return BuildResult(
             corpus=corpus,
-            languages=tuple(language.code for language in site.languages),
+            languages=languages,
             seconds=time.perf_counter() - started,
-            written=WriteStats(0, kept.written + kept.unchanged, kept.kept_user_files),
+            written=WriteStats(0, stats.written + stats.unchanged, stats.kept_user_files),
             from_cache=from_cache,
         )
+    site = build_site(corpus)
     env = environment([path for path in (templates, data_dir("templates")) if path])
     # Pages whose inputs did not change come back from the output folder instead of being rendered.
     memo = PageMemo(cache_folder, out, env, documents) if cache_folder else None
@@ -134,10 +138,16 @@ def build(
         place = f"{where[0]}:{where[1]}: " if where else ""
         raise BuildError(f"{place}template error: {message}; check your --templates overrides") from None
     files.update(static_files([path for path in (templates and templates / "static", data_dir("static")) if path]))
+    timings.append(("structure and render", time.perf_counter() - started - sum(seconds for _, seconds in timings)))
     try:
-        files.update(search_index_files(site, {member: group.id for group in site.groups for member in group.members}))
+        if search_index:
+            groups = {member: group.id for group in site.groups for member in group.members}
+            files.update(search_index_files(site, groups))
+        else:  # serve: the pages first, keeping the last index; a second build brings the index up to date
+            files.update(_previous_search_index(out))
     except SearchIndexError as error:
         raise BuildError(str(error)) from None
+    timings.append(("search index", time.perf_counter() - started - sum(seconds for _, seconds in timings)))
     try:
         stats = write_site(out, files)
     except OutputError as error:
@@ -149,7 +159,7 @@ def build(
     if memo:
         memo.commit()
     if site_key and cache_folder:
-        remember_site(cache_folder, out, site_key, stats)
+        remember_site(cache_folder, out, site_key, (stats, tuple(language.code for language in site.languages)))
     return BuildResult(
         corpus=corpus,
         languages=tuple(language.code for language in site.languages),
@@ -157,6 +167,7 @@ def build(
         written=stats,
         from_cache=from_cache,
         pages_kept=memo.kept if memo else 0,
+        timings=(*timings, ("write", time.perf_counter() - started - sum(seconds for _, seconds in timings))),
     )
 
 
@@ -173,6 +184,15 @@ def _site_key(
     parts = [*(key or "" for key in keys), repr(corpus.warnings), repr(corpus.skipped), repr(corpus.ignored)]
     folders = [templates, data_dir("templates"), templates and templates / "static", data_dir("static")]
     return site_fingerprint(parts, options, folders)
+
+
+def _previous_search_index(out: Path) -> dict[str, bytes]:
+    """The search index files of the site in `out`, as they are."""
+    found = {SEARCH_DATA: out / SEARCH_DATA} if (out / SEARCH_DATA).is_file() else {}
+    for path in sorted((out / PAGEFIND_DIR).rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            found[path.relative_to(out).as_posix()] = path
+    return {name: path.read_bytes() for name, path in found.items()}
 
 
 def _template_location(error: BaseException) -> tuple[str, int] | None:

@@ -1,4 +1,8 @@
-"""The content cache: loaded, language-tagged records kept between builds, keyed by everything they depend on."""
+"""What one build keeps for the next: loaded records by content, the site's fingerprint, pages by what they read.
+
+Every key covers everything its value depends on, so nothing stale is ever served; all of it lives in one
+SQLite file outside the output, written in transactions, and deleting it only costs time.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import sqlite3
 import sys
 import types
 from collections.abc import Iterable, Iterator, Mapping, Sized
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -250,18 +254,22 @@ class LoadCache:
         self._fresh[key] = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
         self._used.add(key)
 
-    def commit(self) -> None:
-        """Write the new records and forget what this seeds folder no longer uses, in one transaction."""
+    def commit(self, *, prune: bool = True) -> None:
+        """Write the new records and (when `prune`) forget what this seeds folder no longer uses, in one transaction."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?)", self._fresh.items())
             db.execute("CREATE TEMP TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY)")
             db.execute("DELETE FROM used")
-            db.executemany("INSERT OR IGNORE INTO used VALUES (?)", ((key,) for key in self._used))
-            db.execute("DELETE FROM uses WHERE scope = ? AND key NOT IN (SELECT key FROM used)", (self.scope,))
+            db.executemany(
+                "INSERT OR IGNORE INTO used VALUES (?)", ((key,) for key in (self._used if prune else self._fresh))
+            )
+            if prune:
+                db.execute("DELETE FROM uses WHERE scope = ? AND key NOT IN (SELECT key FROM used)", (self.scope,))
             db.execute("INSERT OR IGNORE INTO uses SELECT ?, key FROM used", (self.scope,))
-            db.execute("DELETE FROM records WHERE key NOT IN (SELECT key FROM uses)")
+            if prune:
+                db.execute("DELETE FROM records WHERE key NOT IN (SELECT key FROM uses)")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -279,13 +287,19 @@ class LoadCache:
 
 @contextmanager
 def open_cache(folder: Path | None, seeds: Path, options: str = "") -> Iterator[LoadCache | None]:
-    """The cache for `seeds`, or None when `folder` is None; committed only if loading finished."""
+    """The cache for `seeds`, or None when `folder` is None; what was loaded is kept even if loading was
+    interrupted (Ctrl-C in a long first build), but only a finished one forgets records."""
     if folder is None:
         yield None
         return
     cache_ = LoadCache(folder, scope=os.fsdecode(seeds.resolve()), options=options)
     try:
         yield cache_
+    except BaseException:
+        with suppress(Exception):
+            cache_.commit(prune=False)
+        raise
+    else:
         cache_.commit()
     finally:
         cache_.close()
@@ -320,6 +334,8 @@ def installed_distributions() -> list[str]:
     """Names and versions of everything installed (the .dist-info folders): cheap, and any upgrade shows."""
     found: set[str] = set()
     for entry in sys.path:
+        if "-packages" not in entry:
+            continue  # the script's own folder or the current one: they differ between `python -m` and the script
         try:
             names = os.listdir(entry or ".")
         except OSError:
@@ -355,7 +371,8 @@ def site_fingerprint(
 
 
 def unchanged_site(folder: Path, out: Path, fingerprint: str) -> Any | None:
-    """The last build's write statistics if it had this fingerprint and its output is exactly as it left it."""
+    """What `remember_site` was given by the last build, if it had this fingerprint and its output is exactly
+    as it left it."""
     database = folder / _DB_NAME
     if not database.is_file():
         return None
@@ -373,7 +390,7 @@ def unchanged_site(folder: Path, out: Path, fingerprint: str) -> Any | None:
 
 
 def remember_site(folder: Path, out: Path, fingerprint: str, stats: object) -> None:
-    """Note what this build made, for `unchanged_site` next time."""
+    """Note what this build made (`stats`: anything picklable the next build needs), for `unchanged_site`."""
     state = pickle.dumps(output_state(out), protocol=pickle.HIGHEST_PROTOCOL)
     try:
         with closing(sqlite3.connect(folder / _DB_NAME, timeout=_BUSY_MS / 1000)) as db, db:
@@ -516,9 +533,10 @@ class PageMemo:
         self.documents = documents  # id(document) → (document, its seed's cache key): a document's content in O(1)
         self.kept = 0
         self.rendered = 0
-        self._uses: dict[str, tuple[frozenset[AccessPath], str] | None] = {}
+        self._uses: dict[str, tuple[bytes, list[tuple[str, bytes, tuple[AccessPath, ...]]]] | None] = {}
         self._digests: dict[int, tuple[object, bytes]] = {}
         self._paths: dict[tuple[int, AccessPath], tuple[object, bytes]] = {}
+        self._roots: dict[tuple[int, int], tuple[object, bytes]] = {}
         self._base = _code_and_installed()
         self._functions: bytes | None = None
         self._pages: dict[str, tuple[str, bytes]] = {}  # key → (page path, hash of the page), for this build
@@ -542,22 +560,51 @@ class PageMemo:
         if name is None or not isinstance(context.get("page_path"), str):
             return None
         if name not in self._uses:
-            self._uses[name] = template_uses(self.env, name)
+            self._uses[name] = self._analyse(name)
         uses = self._uses[name]
         if uses is None:
             return None
-        paths, sources = uses
-        digest = hashlib.sha256(self._base + sources.encode() + b"\0page\0" + context["page_path"].encode())
+        sources, by_root = uses
+        digest = hashlib.sha256(sources + b"\0page\0" + context["page_path"].encode())
         try:
-            if self._functions is None:  # filters and tests are code, but one could be a closure over data
-                self._functions = self._digest(dict(self.env.filters)) + self._digest(dict(self.env.tests))
-            digest.update(self._functions)
-            for path in sorted(paths):
-                root = context[path[0]] if path[0] in context else self.env.globals.get(path[0], _ABSENT)
-                digest.update(repr(path).encode() + self._walk(root, path[1:]))
+            for root, label, rests in by_root:
+                value = context[root] if root in context else self.env.globals.get(root, _ABSENT)
+                digest.update(label + self._root_digest(value, rests))
         except Exception:  # noqa: BLE001 - anything unexpected: render it, and let rendering report errors
             return None
         return digest.hexdigest()
+
+    def _analyse(self, name: str) -> tuple[bytes, list[tuple[str, bytes, tuple[AccessPath, ...]]]] | None:
+        """The template's sources (with our code and filters) and its paths grouped by context variable."""
+        uses = template_uses(self.env, name)
+        if uses is None:
+            return None
+        paths, sources = uses
+        if self._functions is None:  # filters and tests are code, but one could be a closure over data
+            self._functions = self._digest(dict(self.env.filters)) + self._digest(dict(self.env.tests))
+        roots: dict[str, list[AccessPath]] = {}
+        for path in paths:
+            roots.setdefault(path[0], []).append(path[1:])
+        by_root = [(root, f"\0{root}\0".encode(), tuple(sorted(rests))) for root, rests in sorted(roots.items())]
+        return self._base + self._functions + sources.encode(), by_root
+
+    def _root_digest(self, value: object, rests: tuple[AccessPath, ...]) -> bytes:
+        """What a page reads from one context value: the same object on many pages is hashed once."""
+        kind = type(value)
+        if (value is None or kind in (str, int, float, bool)) and rests == ((),):
+            shown = repr(value)
+            return f"{kind.__name__}:{len(shown)}:{shown}".encode()
+        document = self.documents.get(id(value))
+        if document is not None and document[0] is value:
+            # Its seed's key settles everything read from it (which paths, the template's source says).
+            return b"document:" + document[1].encode()
+        memo_key = (id(value), id(rests))  # `rests` lives in self._uses all build long: its id is stable
+        cached = self._roots.get(memo_key)
+        if cached is not None and cached[0] is value:
+            return cached[1]
+        result = hashlib.sha256(b"".join(repr(rest).encode() + self._walk(value, rest) for rest in rests)).digest()
+        self._roots[memo_key] = (value, result)  # holding `value` keeps its id from being reused
+        return result
 
     def kept_page(self, key: str, page_path: str) -> str | None:
         """The page as the last build rendered it for this key, if the output folder still holds exactly that."""
@@ -570,14 +617,17 @@ class PageMemo:
             return None
         if hashlib.sha256(data).digest() != found[1]:
             return None  # edited since, or not what the template returned (someone post-processes it): render
-        return data.decode("utf-8")
+        try:
+            page = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        self._pages[key] = found
+        self.kept += 1
+        return page
 
-    def note(self, key: str, page_path: str, page: str, *, kept: bool) -> None:
+    def rendered_page(self, key: str, page_path: str, page: str) -> None:
         self._pages[key] = (page_path, hashlib.sha256(page.encode()).digest())
-        if kept:
-            self.kept += 1
-        else:
-            self.rendered += 1
+        self.rendered += 1
 
     def commit(self) -> None:
         """After the site is written: remember this build's pages, forget the others."""
@@ -593,6 +643,9 @@ class PageMemo:
     def _walk(self, value: object, rest: AccessPath) -> bytes:
         if not rest or isinstance(value, Undefined) or value is _ABSENT:
             return self._digest(value)
+        document = self.documents.get(id(value))
+        if document is not None and document[0] is value:  # its seed's key settles everything read from it
+            return hashlib.sha256(b"document:" + document[1].encode() + repr(rest).encode()).digest()
         if len(rest) > 1 or rest[0] not in (_EVERY, _LENGTH):
             cached = self._paths.get((id(value), rest))
             if cached is not None and cached[0] is value:
@@ -680,8 +733,10 @@ class MemoTemplate(Template):
             return super().render(*args, **kwargs)
         page_path = context["page_path"]
         kept = memo.kept_page(key, page_path)
-        page = kept if kept is not None else super().render(*args, **kwargs)
-        memo.note(key, page_path, page, kept=kept is not None)
+        if kept is not None:
+            return kept
+        page = super().render(*args, **kwargs)
+        memo.rendered_page(key, page_path, page)
         return page
 
 

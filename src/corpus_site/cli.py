@@ -122,6 +122,9 @@ def report(result: BuildResult, out: Path, *, verbose: bool, quiet: bool) -> Non
                 print(f"ignored: {source}: not a .txt, .md or .markdown file", file=sys.stderr)
     if quiet:
         return
+    if verbose:
+        stages = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings) or "site unchanged, kept as it was"
+        print(f"timings: {stages}; {result.from_cache} documents from the cache, {result.pages_kept} pages kept", file=sys.stderr)
     documents = len(corpus.documents)
     print(
         f"Built {out}/: {documents} document{'s' * (documents != 1)}, "

@@ -7,7 +7,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -162,10 +162,16 @@ def serve(
     cache_dir: Path | None = None,
     cache: bool = True,
 ) -> int:
-    """Build, then serve `out` until Ctrl-C, rebuilding after each change; 0 when stopped, 2 if it cannot start."""
+    """Build, then serve `out` until Ctrl-C, rebuilding after each change; 0 when stopped, 2 if it cannot start.
 
-    def rebuild() -> BuildResult:
-        return build(seeds, out, templates=templates, jobs=jobs, cache_dir=cache_dir, cache=cache)
+    Pagefind has no incremental mode, so a change is built twice: the pages first (keeping the last
+    search index), which reloads the open page, then the whole site with its index once nothing else changed.
+    """
+
+    def rebuild(*, search_index: bool = True) -> BuildResult:
+        return build(
+            seeds, out, templates=templates, jobs=jobs, cache_dir=cache_dir, cache=cache, search_index=search_index
+        )
 
     folders = watched_folders(seeds, templates)
     state = SiteState()
@@ -189,11 +195,15 @@ def serve(
     thread = threading.Thread(target=server.serve_forever, name="corpus-site-serve", daemon=True)
     thread.start()
     print(f"Serving {out}/ at http://{HOST}:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
+    index_due = False
     try:
         while True:
             time.sleep(POLL_SECONDS)
             now = snapshot(folders)
             if now == before:
+                if index_due:
+                    index_due = False
+                    _update_index(rebuild)
                 continue
             time.sleep(POLL_SECONDS)  # an editor saving, a copy in progress: let the files settle first
             settled = snapshot(folders)
@@ -203,11 +213,12 @@ def serve(
             before = settled
             print(f"Changed: {_describe(changed)}; rebuilding…", flush=True)
             try:
-                _say_built(out, rebuild())
+                _say_built(out, rebuild(search_index=False))
             except BuildError as error:
                 print(f"corpus-site: error: {error}", file=sys.stderr, flush=True)
                 continue
             state.bump()
+            index_due = True
     except KeyboardInterrupt:
         pass
     finally:
@@ -215,6 +226,16 @@ def serve(
         server.server_close()
     print("Stopped.", flush=True)
     return 0
+
+
+def _update_index(rebuild: Callable[[], BuildResult]) -> None:
+    try:
+        result = rebuild()
+    except BuildError as error:
+        print(f"corpus-site: error: {error}", file=sys.stderr, flush=True)
+        return
+    seconds = dict(result.timings).get("search index")
+    print("Search index updated" + (f" in {seconds:.2f} s" if seconds is not None else "") + ".", flush=True)
 
 
 def _describe(paths: list[str]) -> str:

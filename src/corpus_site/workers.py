@@ -23,7 +23,7 @@ Load = Callable[[Iterable[SeedFile]], Iterator[Loaded]]
 # more than it saves: they are loaded in this process.
 SERIAL_BELOW = 32
 _CHUNKS_PER_WORKER = 8  # enough chunks that a slow one does not leave the other workers idle
-_MAX_CHUNK = 64  # ~0.2-0.6 s of work per chunk: task overhead and pickling stay small beside it
+_MAX_CHUNK = 64  # up to about a second of work per task: its overhead and pickling stay small beside it
 
 
 def default_jobs() -> int:
