@@ -61,6 +61,18 @@ def test_build_counts_skipped_files_and_warnings_in_the_summary(project: Path, c
     assert re.search(r"broken\.md:\d+", captured.err)  # the warning names the file and line
 
 
+def test_the_health_report_is_summarised_in_one_line_before_the_summary(project: Path, capsys) -> None:
+    write_files(
+        project / "seeds",
+        {"empty.txt": "\n\n", "dates.txt": f"{EN}\n\nFirst seen: 2025-07-08 10:00\n\nLast seen: 2025-07-07 09:00\n"},
+    )
+    assert main(["build", "seeds", "-o", "out"]) == 0
+    lines = capsys.readouterr().out.rstrip("\n").split("\n")
+    health = lines[-2]
+    assert health.startswith("health: ") and health.endswith("(details in out/report.html)"), health
+    assert "1 skipped files" in health and "1 date anomalies" in health
+
+
 def test_quiet_prints_nothing_on_success(project: Path, capsys) -> None:
     write_files(project / "seeds", {"empty.txt": "\n", "notes.pdf": b"%PDF"})
     assert main(["build", "-q"]) == 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
 
+from corpus_site import report
 from corpus_site.cache import (
     CacheError,
     PageMemo,
@@ -24,6 +25,7 @@ from corpus_site.groups import explicit_problems
 from corpus_site.loader import load_corpus
 from corpus_site.records import Corpus
 from corpus_site.render import environment, render_site
+from corpus_site.report import Health
 from corpus_site.search import PAGEFIND_DIR, SEARCH_DATA, SearchIndexError, search_index_files, search_pages
 from corpus_site.site import build_site
 from corpus_site.workers import loading
@@ -47,6 +49,7 @@ class BuildResult:
     from_cache: int = 0  # documents whose loading the content cache saved
     pages_kept: int = 0  # pages whose inputs had not changed, so not rendered again
     timings: tuple[tuple[str, float], ...] = ()  # seconds per stage, for -v and the benchmark
+    health: Health | None = None  # the health report's findings; None when the site was kept as it was
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -77,7 +80,10 @@ def build(
     if seeds.exists() and not seeds.is_dir():
         raise BuildError(f"the seeds path {seeds} is a file, not a folder; name the folder holding your seed files")
     if not seeds.is_dir():
-        raise BuildError(f"the seeds folder {seeds} does not exist; create it and put .txt or .md files in it, or name another folder")
+        raise BuildError(
+            f"the seeds folder {seeds} does not exist; "
+            "create it and put .txt or .md files in it, or name another folder"
+        )
     if templates is not None and not templates.is_dir():
         raise BuildError(f"the templates folder {templates} does not exist; give --templates an existing folder")
     try:
@@ -111,6 +117,7 @@ def build(
             from_cache=from_cache,
         )
     site = build_site(corpus)
+    health = report.health(site)
     env = environment([path for path in (templates, data_dir("templates")) if path])
     # Pages whose inputs did not change come back from the output folder instead of being rendered.
     memo = PageMemo(cache_folder, out, env, documents) if cache_folder else None
@@ -126,7 +133,7 @@ def build(
             progress("render", done, total)
 
     try:
-        files = render_site(site, env, rendered, base_url=base_url)
+        files = render_site(site, env, rendered, base_url=base_url, health=health)
         files.update(search_pages(site, env, base_url=base_url))
     except TemplateSyntaxError as error:
         raise BuildError(f"{error.filename or error.name}:{error.lineno}: template error: {error.message}") from None
@@ -154,8 +161,10 @@ def build(
         raise BuildError(str(error)) from None
     except OSError as error:
         failed = error.filename or out
-        raise BuildError(f"cannot write the site to {out} ({failed}: {error.strerror or error}); "
-                         "check that the output folder's parent exists and is writable") from None
+        raise BuildError(
+            f"cannot write the site to {out} ({failed}: {error.strerror or error}); "
+            "check that the output folder's parent exists and is writable"
+        ) from None
     if memo:
         memo.commit()
     if site_key and cache_folder:
@@ -167,6 +176,7 @@ def build(
         written=stats,
         from_cache=from_cache,
         pages_kept=memo.kept if memo else 0,
+        health=health,
         timings=(*timings, ("write", time.perf_counter() - started - sum(seconds for _, seconds in timings))),
     )
 

@@ -9,40 +9,88 @@ from typing import TextIO
 
 from corpus_site import __version__
 from corpus_site.build import BuildError, BuildResult, build
+from corpus_site.report import Health
 from corpus_site.serve import serve
 from corpus_site.workers import ExecutorError, executor_for
 
 
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(prog="corpus-site", description="Read a multilingual text corpus as a static website.")
+    main = argparse.ArgumentParser(
+        prog="corpus-site", description="Read a multilingual text corpus as a static website."
+    )
     main.add_argument("--version", action="version", version=f"corpus-site {__version__}")
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    build_cmd = commands.add_parser("build", help="build the site from a folder of seeds", description="Build the site from a folder of seeds.")
-    build_cmd.add_argument("seeds", nargs="?", default="seeds", type=Path, metavar="SEEDS", help="folder of .txt/.md/.markdown seeds (default: seeds/)")
-    build_cmd.add_argument("-o", "--out", default="site", type=Path, metavar="OUT", help="output folder (default: site/)")
-    build_cmd.add_argument("--templates", type=Path, metavar="DIR", help="folder of templates that override ours one by one")
-    build_cmd.add_argument("--base-url", metavar="URL", help="public address of the site: absolute canonical links, sitemap.xml, robots.txt")
-    build_cmd.add_argument("--strict", action="store_true", help="exit non-zero if any file was skipped or any warning was given")
+    build_cmd = commands.add_parser(
+        "build", help="build the site from a folder of seeds", description="Build the site from a folder of seeds."
+    )
+    build_cmd.add_argument(
+        "seeds",
+        nargs="?",
+        default="seeds",
+        type=Path,
+        metavar="SEEDS",
+        help="folder of .txt/.md/.markdown seeds (default: seeds/)",
+    )
+    build_cmd.add_argument(
+        "-o", "--out", default="site", type=Path, metavar="OUT", help="output folder (default: site/)"
+    )
+    build_cmd.add_argument(
+        "--templates", type=Path, metavar="DIR", help="folder of templates that override ours one by one"
+    )
+    build_cmd.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="public address of the site: absolute canonical links, sitemap.xml, robots.txt",
+    )
+    build_cmd.add_argument(
+        "--strict", action="store_true", help="exit non-zero if any file was skipped or any warning was given"
+    )
     loudness = build_cmd.add_mutually_exclusive_group()
     loudness.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     loudness.add_argument("-v", "--verbose", action="store_true", help="also list every warning and ignored file")
     _add_speed_options(build_cmd)
-    build_cmd.add_argument("--dask", metavar="ADDRESS", help="decode and detect on a Dask cluster, e.g. tcp://host:8786 (pip install 'corpus-site[dask]')")
+    build_cmd.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="decode and detect on a Dask cluster, e.g. tcp://host:8786 (pip install 'corpus-site[dask]')",
+    )
     serve_cmd = commands.add_parser(
         "serve", help="build, serve on 127.0.0.1 and rebuild on every change",
-        description="Build the site, serve it on 127.0.0.1, and rebuild it (and reload the open page) when a seed, template or static file changes.",
+        description="Build the site, serve it on 127.0.0.1, and rebuild it (and reload the open page) "
+        "when a seed, template or static file changes.",
     )  # fmt: skip
-    serve_cmd.add_argument("seeds", nargs="?", default="seeds", type=Path, metavar="SEEDS", help="folder of .txt/.md/.markdown seeds (default: seeds/)")
-    serve_cmd.add_argument("-o", "--out", default="site", type=Path, metavar="OUT", help="output folder (default: site/)")
-    serve_cmd.add_argument("--templates", type=Path, metavar="DIR", help="folder of templates that override ours one by one")
-    serve_cmd.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000; 0 picks a free one)")
+    serve_cmd.add_argument(
+        "seeds",
+        nargs="?",
+        default="seeds",
+        type=Path,
+        metavar="SEEDS",
+        help="folder of .txt/.md/.markdown seeds (default: seeds/)",
+    )
+    serve_cmd.add_argument(
+        "-o", "--out", default="site", type=Path, metavar="OUT", help="output folder (default: site/)"
+    )
+    serve_cmd.add_argument(
+        "--templates", type=Path, metavar="DIR", help="folder of templates that override ours one by one"
+    )
+    serve_cmd.add_argument(
+        "--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000; 0 picks a free one)"
+    )
     _add_speed_options(serve_cmd)
     return main
 
 
 def _add_speed_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("-j", "--jobs", type=_positive, metavar="N", help="worker processes for decoding and detection (default: one per core)")
-    command.add_argument("--cache-dir", type=Path, metavar="DIR", help="content cache folder (default: .corpus-site-cache/ beside SEEDS)")
+    command.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="worker processes for decoding and detection (default: one per core)",
+    )
+    command.add_argument(
+        "--cache-dir", type=Path, metavar="DIR", help="content cache folder (default: .corpus-site-cache/ beside SEEDS)"
+    )
     command.add_argument("--no-cache", action="store_true", help="neither read nor write the content cache")
 
 
@@ -106,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def health_line(health: Health, out: Path) -> str:
+    """The health report in one line: each section with findings, and its count."""
+    found = [f"{count} {title.lower()}" for title, count in health.counts().items() if count]
+    return f"health: {'; '.join(found) if found else 'nothing to report'} (details in {out}/report.html)"
+
+
 def report(result: BuildResult, out: Path, *, verbose: bool, quiet: bool) -> None:
     """Warnings and skips (all with -v, a sample otherwise), then one summary line."""
     corpus = result.corpus
@@ -123,8 +177,16 @@ def report(result: BuildResult, out: Path, *, verbose: bool, quiet: bool) -> Non
     if quiet:
         return
     if verbose:
-        stages = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings) or "site unchanged, kept as it was"
-        print(f"timings: {stages}; {result.from_cache} documents from the cache, {result.pages_kept} pages kept", file=sys.stderr)
+        stages = (
+            ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings)
+            or "site unchanged, kept as it was"
+        )
+        print(
+            f"timings: {stages}; {result.from_cache} documents from the cache, {result.pages_kept} pages kept",
+            file=sys.stderr,
+        )
+    if result.health:
+        print(health_line(result.health, out))
     documents = len(corpus.documents)
     print(
         f"Built {out}/: {documents} document{'s' * (documents != 1)}, "

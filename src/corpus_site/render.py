@@ -77,11 +77,16 @@ def block_html(block: Block, page_lang: str) -> Markup:
 
 
 def render_site(
-    site: Site, env: Environment, progress: Callable[[int], None] | None = None, *, base_url: str | None = None
+    site: Site,
+    env: Environment,
+    progress: Callable[[int], None] | None = None,
+    *,
+    base_url: str | None = None,
+    health: report.Health | None = None,
 ) -> Output:
     """Every page of the site, plus the machine-readable exports and feeds."""
     output: Output = {}
-    output.update(_pages(site, env, progress, base_url))
+    output.update(_pages(site, env, progress, base_url, health or report.health(site)))
     group_of = site.group_of()
     entries = [_document_entry(document, group_of.get(document.id), site.duplicates) for document in site.documents]
     output["corpus.json"] = corpus_json(site, entries)
@@ -96,7 +101,11 @@ def render_site(
 
 
 def _pages(
-    site: Site, env: Environment, progress: Callable[[int], None] | None, base_url: str | None
+    site: Site,
+    env: Environment,
+    progress: Callable[[int], None] | None,
+    base_url: str | None,
+    health: report.Health,
 ) -> Iterator[tuple[str, bytes]]:
     by_id = site.by_id()
     group_of = site.group_of()
@@ -108,7 +117,7 @@ def _pages(
         return path, _render(env, template, root=root, page_path=path, **shared, **context)
 
     yield page("index.html", "index.html", page_lang=UI_LANG, by_id=by_id, texts=site.texts())
-    yield page("report.html", "report.html", page_lang=UI_LANG, health=report.health(site))
+    yield page("report.html", "report.html", page_lang=UI_LANG, health=health)
     # Hosts serve 404.html at whatever address was missing, at any depth: with a base URL its links can hold.
     yield page("404.html", "404.html", root=publish.absolute(base_url, "") if base_url else None, page_lang=UI_LANG)
     charts = overview.charts(site)
