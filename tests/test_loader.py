@@ -667,3 +667,26 @@ def test_an_odd_folder_is_fully_accounted_for(tmp_path):
     assert_accounted(corpus, list(files))
     assert corpus.ignored == ("ignored.bin",)
     assert len({document.id for document in corpus.documents}) == len(corpus.documents)
+
+
+def test_a_plain_text_paragraph_mixing_scripts_gets_a_lang_per_line(tmp_path):
+    write(
+        tmp_path,
+        "mixed.txt",
+        "新闻网站 七月十一日 更新\nwhat makes a good translation of a long text\n\n" + "English body text. " * 8,
+    )
+    write(
+        tmp_path,
+        "arabic.txt",
+        "هذه فقرة عربية طويلة بما يكفي لمعرفة لغتها بوضوح تام\nThis line is English, inside an Arabic paragraph.\n\n"
+        + "فقرة ثانية باللغة العربية.",
+    )
+    documents = {document.source: document for document in load_corpus(tmp_path).documents}
+    first = BeautifulSoup(documents["mixed.txt"].blocks[0].html, "html.parser")
+    assert [span["lang"] for span in first.find_all("span")] == ["zh"]
+    assert first.find("span").get_text() == "新闻网站 七月十一日 更新"
+    assert first.get_text().endswith("what makes a good translation of a long text")  # nothing lost or reworded
+    arabic = documents["arabic.txt"].blocks[0]
+    assert arabic.lang == "ar"
+    span = BeautifulSoup(arabic.html, "html.parser").find("span")
+    assert (span["lang"], span["dir"]) == ("en", "ltr")

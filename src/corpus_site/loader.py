@@ -19,7 +19,15 @@ import yaml
 from corpus_site import langtag
 from corpus_site.dates import date_line, looks_like_dateline, parse_date
 from corpus_site.decode import UndecodableError, decode
-from corpus_site.markup import MARKDOWN_BUDGET, RawBlock, markdown_blocks, markdown_cost, text_blocks
+from corpus_site.markup import (
+    MARKDOWN_BUDGET,
+    RawBlock,
+    line_scripts,
+    markdown_blocks,
+    markdown_cost,
+    paragraph_html,
+    text_blocks,
+)
 from corpus_site.records import Block, Corpus, Document, Metadata, Problem, Skipped
 
 SEED_SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown"}
@@ -268,9 +276,7 @@ def assign_ids(sources: list[str]) -> dict[str, str]:
 
 def _spelled_outside_ascii(source: str) -> bool:
     """Letters the slug cannot spell (Han, Cyrillic, …): what is left of the name may say little, so a hash joins it."""
-    return any(
-        char.isalpha() and not unicodedata.normalize("NFKD", char).encode("ascii", "ignore") for char in source
-    )
+    return any(char.isalpha() and not unicodedata.normalize("NFKD", char).encode("ascii", "ignore") for char in source)
 
 
 def _base_slug(source: str) -> str:
@@ -380,7 +386,7 @@ def _document(
 ) -> Document:
     votes = ["" if block.kind in ("code", "hr") else block.text for block in raw]
     langs = langtag.tag_blocks(votes, metadata.lang)
-    blocks = tuple(Block(item.kind, item.text, item.html, lang) for item, lang in zip(raw, langs, strict=True))
+    blocks = tuple(_block(item, lang, seed.format) for item, lang in zip(raw, langs, strict=True))
     shares = langtag.language_shares(votes, langs)
     primary = metadata.lang or (shares[0][0] if shares else langtag.UNDETERMINED)
     return Document(
@@ -397,6 +403,23 @@ def _document(
         words=sum(count_words(block.text) for block in raw if block.kind != "hr"),
         metadata=metadata,
     )
+
+
+def _block(item: RawBlock, lang: str, format: str) -> Block:
+    """The block, tagged; a plain-text paragraph whose lines are in different scripts gets a lang per line."""
+    lines = item.text.split("\n")
+    if format != "text" or len(lines) < 2 or len({script for script in line_scripts(lines) if script}) < 2:
+        return Block(item.kind, item.text, item.html, lang)
+    line_langs = langtag.tag_blocks(lines, None)
+    spans = [_lang_attrs(code, lang) if code not in (lang, langtag.UNDETERMINED) else "" for code in line_langs]
+    if not any(spans):
+        return Block(item.kind, item.text, item.html, lang)
+    return Block(item.kind, item.text, paragraph_html(lines, spans), lang)
+
+
+def _lang_attrs(code: str, around: str) -> str:
+    direction = langtag.text_direction(code)
+    return f' lang="{code}"' + (f' dir="{direction}"' if direction != langtag.text_direction(around) else "")
 
 
 def count_words(text: str) -> int:
