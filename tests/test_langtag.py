@@ -2,7 +2,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -63,6 +62,86 @@ PHRASES = {
            "오늘 날씨가 좋네요", "내일 같이 저녁 먹어요", "그녀는 학교에서 일해요"],
 }  # fmt: skip
 ACCURACY_FLOOR = 0.9  # measured 98.7 % (77/78) with langdetect 1.0.9; plain seeded langdetect: 96.2 %
+
+# Four everyday sentences per language, 19 languages: the labelled set for accuracy before and after a change.
+MORE_SENTENCES = {
+    "en": ["The committee will publish its final report on the new railway line next spring.",
+           "She spent most of the afternoon repairing the old bicycle in her garage.",
+           "Prices for fresh vegetables rose sharply after the long dry summer.",
+           "Our neighbours invited us to a small dinner party on Saturday evening."],
+    "pt": ["O governo anunciou ontem um novo plano para melhorar o transporte público nas grandes cidades.",
+           "A minha avó costumava fazer bolo de laranja todos os domingos de manhã.",
+           "Os alunos da escola visitaram o museu e aprenderam muito sobre a história do país.",
+           "Depois da chuva, as ruas ficaram cheias de água e o trânsito parou."],
+    "fr": ["Le conseil municipal a voté hier soir la rénovation complète de la bibliothèque.",
+           "Nous avons passé nos vacances dans un petit village au bord de la mer.",
+           "Les enfants jouaient dans le jardin pendant que leurs parents préparaient le repas.",
+           "Il faut réserver sa place plusieurs semaines à l'avance pour ce spectacle."],
+    "es": ["El ayuntamiento aprobó ayer un presupuesto mayor para las escuelas del barrio.",
+           "Mi hermano vive en una ciudad pequeña cerca de las montañas desde hace años.",
+           "Los científicos descubrieron una nueva especie de rana en la selva tropical.",
+           "Después de cenar salimos a pasear por la playa hasta muy tarde."],
+    "de": ["Die Stadtverwaltung hat gestern neue Regeln für das Parken in der Innenstadt beschlossen.",
+           "Meine Großmutter erzählt uns oft Geschichten aus ihrer Kindheit auf dem Land.",
+           "Nach dem langen Winter freuen sich alle auf die ersten warmen Tage im Frühling.",
+           "Der Zug hatte wegen eines technischen Problems fast eine Stunde Verspätung."],
+    "it": ["Il comune ha deciso di chiudere al traffico il centro storico durante il fine settimana.",
+           "Mia nonna preparava sempre la pasta fatta in casa per tutta la famiglia.",
+           "Gli studenti hanno organizzato una festa per celebrare la fine degli esami.",
+           "Dopo la pioggia il cielo è diventato limpido e si vedevano le montagne."],
+    "nl": ["De gemeente heeft besloten om het oude zwembad volgend jaar te renoveren.",
+           "Mijn zus woont al jaren in een klein dorp vlakbij de Duitse grens.",
+           "Na het eten gingen we nog een lange wandeling maken langs de rivier.",
+           "De trein naar Amsterdam vertrok vanochtend met een uur vertraging."],
+    "pl": ["Rada miasta zdecydowała wczoraj o budowie nowej linii tramwajowej.",
+           "Moja babcia zawsze piekła szarlotkę na niedzielny obiad dla całej rodziny.",
+           "Po długiej zimie wszyscy czekają na pierwsze ciepłe dni wiosny.",
+           "Pociąg do Krakowa spóźnił się prawie godzinę z powodu awarii."],
+    "ru": ["Городской совет вчера утвердил план строительства новой линии метро.",
+           "Моя бабушка всегда пекла пироги с капустой по воскресеньям.",
+           "После долгой зимы все с нетерпением ждут первых тёплых дней весны.",
+           "Поезд в Москву опоздал почти на час из-за технической неисправности."],
+    "uk": ["Міська рада вчора затвердила план будівництва нової лінії метро.",
+           "Моя бабуся завжди пекла пиріжки з капустою щонеділі для всієї родини.",
+           "Після довгої зими всі з нетерпінням чекають перших теплих днів весни.",
+           "Потяг до Києва запізнився майже на годину через технічну несправність."],
+    "bg": ["Общинският съвет одобри вчера плана за изграждане на нова линия на метрото.",
+           "Баба ми винаги правеше баница за неделния обяд на цялото семейство.",
+           "След дългата зима всички очакват с нетърпение първите топли пролетни дни.",
+           "Влакът за София закъсня почти с един час поради техническа повреда."],
+    "ar": ["وافق المجلس البلدي أمس على خطة لبناء خط جديد للمترو في المدينة.",
+           "كانت جدتي تعد الخبز في البيت كل صباح يوم الجمعة لجميع أفراد الأسرة.",
+           "بعد شتاء طويل ينتظر الجميع بفارغ الصبر أول أيام الربيع الدافئة.",
+           "تأخر القطار المتجه إلى القاهرة نحو ساعة بسبب عطل فني."],
+    "fa": ["شورای شهر دیروز طرح ساخت یک خط جدید مترو را تصویب کرد.",
+           "مادربزرگم همیشه روزهای جمعه برای همه خانواده نان تازه می‌پخت.",
+           "بعد از زمستانی طولانی همه منتظر نخستین روزهای گرم بهار هستند.",
+           "قطار تهران به خاطر یک مشکل فنی نزدیک یک ساعت تأخیر داشت."],
+    "hi": ["नगर परिषद ने कल नई मेट्रो लाइन बनाने की योजना को मंजूरी दे दी।",
+           "मेरी दादी हर रविवार पूरे परिवार के लिए स्वादिष्ट खाना बनाती थीं।",
+           "लंबी सर्दी के बाद सभी लोग वसंत के पहले गर्म दिनों का इंतजार कर रहे हैं।",
+           "तकनीकी खराबी के कारण दिल्ली जाने वाली ट्रेन लगभग एक घंटा देर से पहुँची।"],
+    "el": ["Το δημοτικό συμβούλιο ενέκρινε χθες το σχέδιο για μια νέα γραμμή του μετρό.",
+           "Η γιαγιά μου έφτιαχνε πάντα πίτα για το κυριακάτικο τραπέζι της οικογένειας.",
+           "Μετά από έναν μακρύ χειμώνα όλοι περιμένουν τις πρώτες ζεστές μέρες της άνοιξης.",
+           "Το τρένο για τη Θεσσαλονίκη είχε σχεδόν μία ώρα καθυστέρηση."],
+    "he": ["מועצת העיר אישרה אתמול את התוכנית לבניית קו רכבת קלה חדש.",
+           "סבתא שלי תמיד אפתה עוגה לארוחת השבת של כל המשפחה.",
+           "אחרי חורף ארוך כולם מחכים בקוצר רוח לימים החמים הראשונים של האביב.",
+           "הרכבת לירושלים איחרה כמעט שעה בגלל תקלה טכנית."],
+    "zh": ["市议会昨天批准了修建一条新地铁线路的计划。",
+           "我奶奶每个星期天都会给全家人包饺子。",
+           "经过漫长的冬天，大家都盼望着春天第一个温暖的日子。",
+           "开往北京的火车因为技术故障晚点了将近一个小时。"],
+    "ja": ["市議会は昨日、新しい地下鉄路線の建設計画を承認しました。",
+           "祖母は毎週日曜日に家族みんなのためにおにぎりを作ってくれました。",
+           "長い冬が終わって、みんな春の暖かい日を楽しみにしています。",
+           "東京行きの電車は技術的な問題でほぼ一時間遅れました。"],
+    "ko": ["시의회는 어제 새로운 지하철 노선 건설 계획을 승인했습니다.",
+           "할머니는 일요일마다 온 가족을 위해 만두를 빚어 주셨어요.",
+           "긴 겨울이 지나고 모두가 봄의 첫 따뜻한 날을 기다리고 있습니다.",
+           "서울행 기차가 기술적인 문제로 거의 한 시간 늦게 도착했습니다."],
+}  # fmt: skip
 
 
 def paragraphs(text: str) -> list[str]:
@@ -185,10 +264,26 @@ def test_text_direction(code: str, direction: str) -> None:
 
 
 def test_accuracy_on_short_phrases() -> None:
-    start = time.perf_counter()
     labelled = [(lang, phrase) for lang, phrases in PHRASES.items() for phrase in phrases]
     misses = [(lang, phrase, tag_blocks([phrase])[0]) for lang, phrase in labelled if tag_blocks([phrase]) != (lang,)]
     accuracy = 1 - len(misses) / len(labelled)
     print(f"\nshort-phrase accuracy {accuracy:.1%} ({len(labelled) - len(misses)}/{len(labelled)}); misses: {misses}")
     assert accuracy >= ACCURACY_FLOOR
-    assert time.perf_counter() - start < 5
+
+
+def test_accuracy_on_sentences_and_their_first_words() -> None:
+    # Measured with langdetect 1.0.9: sentences 76/76, their first five words 65/68 (zh and ja left out:
+    # five "words" there are whole sentences).
+    sentences = [(lang, text) for lang, texts in MORE_SENTENCES.items() for text in texts]
+    assert [tag_blocks([text])[0] for _, text in sentences] == [lang for lang, _ in sentences]
+    starts = [(lang, " ".join(text.split()[:5])) for lang, text in sentences if lang not in ("zh", "ja")]
+    misses = [(lang, text) for lang, text in starts if tag_blocks([text]) != (lang,)]
+    assert 1 - len(misses) / len(starts) >= 0.9, misses
+
+
+def test_stopping_early_keeps_long_blocks_and_the_spread_of_short_ones() -> None:
+    paragraph = " ".join(MORE_SENTENCES["de"])  # long enough for three agreeing trials to settle it
+    assert tag_blocks([paragraph]) == ("de",)
+    # alone, seven trials give lt 0.86 / pt 0.14; stopping after three agreeing ones would hide the pt
+    phrase = "vamos jantar juntos amanhã"
+    assert tag_blocks(["Combinamos de sair com os amigos da faculdade no sábado à noite.", phrase]) == ("pt", "pt")

@@ -10,9 +10,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
+from langdetect.detector import Detector
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
-from langdetect.lang_detect_exception import LangDetectException
+from langdetect.lang_detect_exception import ErrorCode, LangDetectException
+from langdetect.utils.ngram import NGram
 
 UNDETERMINED = "und"
 
@@ -57,6 +60,8 @@ _CJK_WEIGHT = 3  # one Han/Kana/Hangul character carries about a Latin word's wo
 _SCRIPTLESS = 4  # weighted letters below which a block does not even show its script ("α = 0.5")
 _SAMPLE = 500  # characters handed to langdetect: ~80 words, where it is right 99 %+; bounds the time per block
 _UNSURE = 0.9  # below this langdetect's seven trials disagree
+_AGREED = 3  # trials that, all converged on one language, settle it without the other four ...
+_AGREED_FROM = 120  # ... in a sample this long: shorter ones need all seven, whose spread says how unsure they are
 _SHORT = 60  # a Latin block this short and unsure leans on its document's main Latin language
 
 _RANGES = sorted([
@@ -221,11 +226,39 @@ def _lean_on_document(judged: list[_Judgement], settled: list[str | None]) -> No
             settled[i] = main
 
 
+class _Voting(dict[int, int]):
+    """str.translate table: a voting character to itself, anything else to a space; filled as characters turn up."""
+
+    def __missing__(self, point: int) -> int:
+        value = point if _kind(chr(point)) is not None else 0x20
+        self[point] = value
+        return value
+
+
+_VOTING = _Voting()
+
+
+class _OfScript(dict[int, int]):
+    """str.translate table: letters of one script (and marks) to themselves, anything else to a space."""
+
+    def __init__(self, script: str) -> None:
+        super().__init__()
+        self.script = script
+
+    def __missing__(self, point: int) -> int:
+        value = point if _kind(chr(point)) in (self.script, "") else 0x20
+        self[point] = value
+        return value
+
+
+_OF_SCRIPT = {script: _OfScript(script) for script in _LANGS}
+
+
 @lru_cache(maxsize=16384)  # tag_blocks and language_shares see the same texts, one after the other
 def _clean(text: str) -> str:
     """The voting characters of `text`: letters and their marks, everything else a single space."""
-    text = _NOISE.sub(" ", text)
-    return _SPACES.sub(" ", "".join(ch if _kind(ch) is not None else " " for ch in text)).strip()
+    # translate runs in C and asks _Voting only about characters it has not seen yet.
+    return _SPACES.sub(" ", _NOISE.sub(" ", text).translate(_VOTING)).strip()
 
 
 @lru_cache(maxsize=8192)
@@ -244,7 +277,10 @@ def _kind(ch: str) -> str | None:
 @lru_cache(maxsize=16384)
 def _judge(cleaned: str) -> _Judgement:
     """What one block's voting characters say: its main script and language."""
-    counts = Counter(kind for kind in map(_kind, cleaned) if kind)
+    counts: Counter[str] = Counter()
+    for ch, n in Counter(cleaned).items():  # counted per distinct character: a block repeats its letters
+        if kind := _kind(ch):
+            counts[kind] += n
     cjk = counts["Han"] + counts["Kana"] + counts["Hangul"]
     weight = sum(counts.values()) + (_CJK_WEIGHT - 1) * cjk
     if weight < _SCRIPTLESS:
@@ -268,7 +304,7 @@ def _judge(cleaned: str) -> _Judgement:
     if preferred and not confident:  # too few letters to tell the script's languages apart
         return _Judgement(preferred, script, weight, False)
     # Only the main script's letters go to langdetect: a Chinese name must not sway an English verdict.
-    sample = " ".join("".join(ch if _kind(ch) in (script, "") else " " for ch in cleaned[: 4 * _SAMPLE]).split())
+    sample = " ".join(cleaned[: 4 * _SAMPLE].translate(_OF_SCRIPT[script]).split())
     candidates = _detect(sample[:_SAMPLE], script)
     lang = candidates[0][0] if candidates else preferred or UNDETERMINED
     if preferred and candidates and candidates[0][1] < _UNSURE:
@@ -276,28 +312,104 @@ def _judge(cleaned: str) -> _Judgement:
     return _Judgement(lang, script, weight, confident and lang != UNDETERMINED, candidates)
 
 
-_factory: DetectorFactory | None = None
+class _Detector(Detector):  # type: ignore[misc]
+    """langdetect's detector with its three hot loops written for CPython; the same floats, in the same order."""
+
+    agreed = _AGREED  # trials after which unanimous, converged ones stop the rest
+
+    def _extract_ngrams(self) -> list[str]:
+        # NGram.add_char and the n-gram loop of Detector._extract_ngrams, inlined, with the character
+        # normalisation memoised: the same n-grams in the same order.
+        known = self.word_lang_prob_map
+        result: list[str] = []
+        grams, capital = " ", False
+        for ch in self.text:
+            ch = _normalise_char(ch)
+            last = grams[-1]
+            if last == " ":
+                grams, capital = " ", False
+                if ch == " ":
+                    continue
+            elif len(grams) >= NGram.N_GRAM:
+                grams = grams[1:]
+            grams += ch
+            capital = ch.isupper() and (capital or last.isupper())
+            if capital:
+                continue
+            for n in range(1, len(grams) + 1):
+                word = grams[-n:]
+                if word != " " and word in known:
+                    result.append(word)
+        return result
+
+    def _detect_block(self) -> None:
+        # Detector._detect_block with its update and normalisation inlined (the same floats in the same
+        # order, the same random draws), and one change: once the first _AGREED trials have all converged
+        # on the same language, the remaining trials are not run; they only matter when the text is unsure.
+        self.cleaning_text()
+        ngrams = self._extract_ngrams()
+        if not ngrams:
+            raise LangDetectException(ErrorCode.CantDetectError, "No features in text.")
+        rows = [self.word_lang_prob_map[word] for word in ngrams]
+        size = len(self.langlist)
+        total = [0.0] * size
+        winners: set[int] = set()
+        self.random.seed(self.seed)
+        choice, trials = self.random.choice, 0
+        while trials < self.n_trial:
+            prob = [1.0 / size] * size
+            weight = (self.alpha + self.random.gauss(0.0, 1.0) * self.ALPHA_WIDTH) / self.BASE_FREQ
+            i = 0
+            while True:
+                prob = [p * (weight + q) for p, q in zip(prob, choice(rows), strict=True)]
+                if i % 5 == 0:
+                    norm = sum(prob)
+                    prob = [p / norm for p in prob]
+                    best = max(prob)
+                    if best > self.CONV_THRESHOLD or i >= self.ITERATION_LIMIT:
+                        break
+                i += 1
+            total = [t + p for t, p in zip(total, prob, strict=True)]
+            trials += 1
+            winners.add(prob.index(best) if best > self.CONV_THRESHOLD else -1)
+            if trials >= self.agreed and len(winners) == 1 and -1 not in winners:
+                break
+        self.langprob = [t / trials for t in total]
+
+
+@lru_cache(maxsize=4096)
+def _normalise_char(ch: str) -> str:
+    normalised: str = NGram.normalize(ch)
+    return normalised
+
+
+_factories: dict[str, DetectorFactory] = {}
 _factory_lock = threading.Lock()
 
 
-def _get_factory() -> DetectorFactory:
-    """One seeded factory per process, its profiles loaded on first use (threads race while loading)."""
-    global _factory
-    if _factory is None:
+def _get_factory(script: str) -> DetectorFactory:
+    """One seeded factory per script and process, holding only that script's profiles (threads race while loading)."""
+    factory = _factories.get(script)
+    if factory is None:
         with _factory_lock:
-            if _factory is None:
+            factory = _factories.get(script)
+            if factory is None:
+                # Only the script's languages: the n-grams of the others never enter a trial, and each
+                # update multiplies a handful of probabilities instead of 55.
                 factory = DetectorFactory()
-                factory.load_profile(PROFILES_DIRECTORY)
+                profiles = Path(PROFILES_DIRECTORY)
+                factory.load_json_profile([(profiles / lang).read_text(encoding="utf-8") for lang in _LANGS[script]])
                 factory.set_seed(0)  # langdetect samples n-grams at random: seeded, every run agrees
-                _factory = factory
-    return _factory
+                _factories[script] = factory
+    return factory
 
 
 @lru_cache(maxsize=16384)
 def _detect(sample: str, script: str) -> tuple[tuple[str, float], ...]:
-    """langdetect's candidates for `sample`, restricted to the languages of `script`, best first."""
-    detector = _get_factory().create()
-    detector.set_prior_map(dict.fromkeys(_LANGS[script], 1.0))
+    """langdetect's candidates for `sample` among the languages of `script`, best first."""
+    detector = _Detector(_get_factory(script))
+    if len(sample) < _AGREED_FROM:
+        detector.agreed = detector.n_trial
     detector.append(sample)
     try:
         found = detector.get_probabilities()
