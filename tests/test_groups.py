@@ -386,7 +386,40 @@ def test_translation_of_an_id_puts_the_original_first(tmp_path: Path) -> None:
         ("a line\nwrapped here. New line\nNext", ["a line\nwrapped here.", "New line", "Next"]),
         ("He said “Stop.” Then he left.", ["He said “Stop.”", "Then he left."]),
         ("Wait... what etc. and so on.", ["Wait... what etc. and so on."]),
+        ("Item 3. Next one. Mrs_X. Done", ["Item 3.", "Next one.", "Mrs_X.", "Done"]),
+        ("Ask Prof. Li or 12. Then go.", ["Ask Prof. Li or 12.", "Then go."]),
     ],
 )
 def test_split_sentences(text: str, expected: list[str]) -> None:
     assert split_sentences(text) == expected
+
+
+def test_a_rebuild_reuses_unchanged_documents_and_sees_changed_ones(tmp_path: Path) -> None:
+    documents = write(tmp_path / "a", PAIR_FOR_REUSE)
+    first_groups, first_duplicates = find_groups(documents), find_duplicates(documents)
+    assert len(first_groups) == 1
+    # The same documents again (as a rebuild reads them from the cache): equal answers.
+    again = write(tmp_path / "a", PAIR_FOR_REUSE)
+    assert (find_groups(again), find_duplicates(again)) == (first_groups, first_duplicates)
+    # One document's text changed under the same id and source: its new text decides, not the remembered one.
+    changed = write(tmp_path / "a", {**PAIR_FOR_REUSE, "harbour-fr.md": UNRELATED_FR})
+    assert find_groups(changed) == ()
+    assert find_groups(documents) == first_groups
+
+
+PAIR_FOR_REUSE = {
+    "harbour-en.md": (
+        "---\nlang: en\n---\n\nIn 1987 Maria Lindqvist opened the Kallio Harbour Museum in Turku with 240 objects. "
+        "By 2003 the museum held 5,600 objects and welcomed 48,000 visitors from Oslo, Riga and Tallinn every year. "
+        "Its director, Jonas Berg, moved the collection to Aura Street in 2011 after a flood."
+    ),
+    "harbour-fr.md": (
+        "---\nlang: fr\n---\n\nEn 1987, Maria Lindqvist a ouvert le musée portuaire de Kallio à Turku avec 240 "
+        "objets. En 2003, le musée comptait 5 600 objets et accueillait 48 000 visiteurs venus d'Oslo, de Riga et de "
+        "Tallinn chaque année. Son directeur, Jonas Berg, a déplacé la collection rue Aura en 2011 après une crue."
+    ),
+}
+UNRELATED_FR = (
+    "---\nlang: fr\n---\n\nLa petite boulangerie du quartier utilise encore le four à bois que son fondateur a "
+    "construit il y a plus d'un siècle, et les habitants viennent chaque matin chercher leur pain chaud."
+)

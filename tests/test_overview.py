@@ -220,3 +220,31 @@ def test_the_charts_draw_without_javascript_and_only_the_tables_reach_screen_rea
         page.screenshot(path=artifacts / "overview.png", full_page=True)
     finally:
         context.close()
+
+
+def test_mojibake_check_agrees_with_ftfy() -> None:
+    from ftfy.badness import is_bad
+
+    from corpus_site.report import is_mojibake
+
+    plain = [
+        "The keeper trimmed the lantern.",
+        "Zürich, São Paulo, Łódź — “quoted” façade",
+        "Привет, как дела? Всё хорошо.",
+        "今日は晴れです。",
+        "مرحبا بالعالم",
+        "Ελληνικά κείμενα; Ναι.",
+        "",
+        "   ",
+        "œuvre",
+        "Œil de bœuf 5°",
+    ]
+    broken = [
+        text.encode("utf-8").decode(codec, errors="replace")
+        for text in plain
+        for codec in ("cp1252", "latin-1", "cp1251", "mac_roman", "cp1253", "cp1257")
+    ]
+    edges = ["Ã ", "x Ã ", "Ã\xa0b", "ГўВЂВ™s", "вЂ™", "× ²", "ØªÙ…Ø§Ù…", "Â ", "a Â ”", "à²", "ā€"]
+    texts = plain + broken + edges + [f"{'plain text ' * 20}{edge}{' more' * 30}" for edge in edges]
+    assert any(is_bad(text) for text in texts)
+    assert [is_mojibake(text) for text in texts] == [is_bad(text) for text in texts]

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import combinations
+from itertools import chain, combinations
 
 from corpus_site.dates import _MONTHS as MONTH_NAMES  # capitalised in English, lower case elsewhere: not names
 from corpus_site.dates import looks_like_dateline
@@ -240,12 +240,13 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for match in _TERMINATOR.finditer(text):
         end = match.end()
-        rest = text[end:].lstrip()
-        if not rest:
+        following = _NEXT.search(text, end)  # the first character after the mark and any space
+        if not following:
             break
+        rest = following.group()
         if match.group() == "\n":
             before = text[start : match.start()].rstrip()
-            if rest[0].islower() or before.endswith((",", "-", "‐")):
+            if rest.islower() or before.endswith((",", "-", "‐")):
                 continue  # a hard-wrapped line
         elif not _ends_sentence(text, start, match, rest):
             continue
@@ -266,12 +267,27 @@ def _ends_sentence(text: str, start: int, match: re.Match[str], rest: str) -> bo
     if rest[0].islower():  # "etc. and", "p. ex. le"
         return False
     if mark.startswith(".") and not mark.startswith(".."):
-        word = re.search(r"([^\W\d_][\w.]*)$", text[start : match.start()])
+        word = _last_word(text, start, match.start())
         if word:
-            stem = word.group(1).casefold()
-            if stem in _ABBREVIATIONS or (len(stem) == 1 and word.group(1).isupper()):
+            stem = word.casefold()
+            if stem in _ABBREVIATIONS or (len(stem) == 1 and word.isupper()):
                 return False  # "Dr. Smith", "J. Kutasov"
     return True
+
+
+_NEXT = re.compile(r"\S")
+
+
+def _last_word(text: str, start: int, end: int) -> str:
+    """The word (a letter, then letters, digits, '_' or '.') that ends text[start:end] or its final newline."""
+    if end > start and text[end - 1] == "\n":  # $ also matches before a final newline
+        end -= 1
+    first = end
+    while first > start and ((char := text[first - 1]) == "." or char == "_" or char.isalnum()):
+        first -= 1
+    while first < end and not ((char := text[first]).isalnum() and not char.isdecimal()):
+        first += 1
+    return text[first:end]
 
 
 def content_blocks(document: Document) -> list[tuple[str, str]]:
@@ -462,10 +478,29 @@ def _ordered_matches(
 # Groups.
 
 
+# Per document, its profile (and below, its shingles): a document equal to one of the last call's (same id, text,
+# blocks and tags) reuses them, so a rebuild in one process (serve) only works on what changed.
+_PROFILES: dict[Document, _Profile] = {}
+
+
+def _profiles(documents: Sequence[Document]) -> list[_Profile]:
+    global _PROFILES
+    known, found = _PROFILES, {}
+    result = []
+    for document in documents:
+        profile = known.get(document)
+        if profile is None:
+            profile = _profile(document)
+        found[document] = profile
+        result.append(profile)
+    _PROFILES = found
+    return result
+
+
 def find_groups(documents: Sequence[Document]) -> tuple[Group, ...]:
     """Groups of two or more versions: explicit metadata first, then automatic evidence among the rest."""
     explicit, claimed, originals = _explicit_groups(documents)
-    profiles = [_profile(document) for document in documents]
+    profiles = _profiles(documents)
     scorer = _Scorer(profiles)
     free = [
         profile
@@ -668,22 +703,42 @@ class _Shingled:
     full: frozenset[int] | None  # every hash, for small documents
 
 
+def _shingled(document: Document) -> _Shingled | None:
+    found = shingles(document)
+    if len(found) < _MIN_SHINGLES:
+        return None
+    sampled = frozenset(h for h in found if h % _SAMPLE == 0)
+    return _Shingled(document.id, sampled, found if len(found) < _FULL_BELOW else None)
+
+
+_UNKNOWN = _Shingled("", frozenset(), None)  # not yet in the memo (None there means too short)
+_SHINGLED: dict[Document, _Shingled | None] = {}
+
+
 def find_duplicates(documents: Sequence[Document]) -> dict[str, tuple[str, ...]]:
     """Each document with near-duplicates → their ids (source order); symmetric. Sampled shingles, exact Jaccard."""
+    global _SHINGLED
+    known, memo = _SHINGLED, {}
     kept: list[_Shingled] = []
     for document in sorted(documents, key=lambda d: d.source):
-        found = shingles(document)
-        if len(found) >= _MIN_SHINGLES:
-            sampled = frozenset(h for h in found if h % _SAMPLE == 0)
-            kept.append(_Shingled(document.id, sampled, found if len(found) < _FULL_BELOW else None))
+        item = known.get(document, _UNKNOWN)
+        if item is _UNKNOWN:
+            item = _shingled(document)
+        memo[document] = item
+        if item is not None:
+            kept.append(item)
+    _SHINGLED = memo
+    # Only shingles in 2.._DUPLICATE_DF documents make pairs; counting them first (in C) keeps the many unique
+    # ones out of the Python loop below.
+    df = Counter(chain.from_iterable(item.sampled for item in kept))
+    useful = frozenset(value for value, count in df.items() if 2 <= count <= _DUPLICATE_DF)
     postings: dict[int, list[int]] = defaultdict(list)
     for index, item in enumerate(kept):
-        for value in item.sampled:
+        for value in item.sampled & useful:
             postings[value].append(index)
     hits: Counter[tuple[int, int]] = Counter()
     for indices in postings.values():
-        if 2 <= len(indices) <= _DUPLICATE_DF:
-            hits.update(combinations(indices, 2))
+        hits.update(combinations(indices, 2))
     links: dict[str, list[str]] = defaultdict(list)
     for (i, j), count in sorted(hits.items()):
         # Texts sharing under a fifth of the smaller one's sampled shingles cannot reach the thresholds below.

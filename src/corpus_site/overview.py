@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
@@ -10,6 +11,7 @@ from html import escape
 
 from markupsafe import Markup
 
+from corpus_site.records import Document
 from corpus_site.site import Site
 
 _URLISH = re.compile(r"\S+://\S+|www\.\S+|\S+@\S+|@\w+|#\w+")
@@ -43,22 +45,45 @@ def stopwords(lang: str) -> frozenset[str]:
 
 def content_words(text: str, lang: str) -> list[str]:
     """Words of `text` worth counting: no stop words, numbers, handles or links."""
-    text = _URLISH.sub(" ", text)
+    if "/" in text or "@" in text or "#" in text or "www." in text:  # else _URLISH cannot match
+        text = _URLISH.sub(" ", text)
     stop = stopwords(lang)
     if lang.split("-")[0] in _CJK_LANGS:
         pairs = [run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
         return [pair for pair in pairs if pair not in stop and not any(char in stop for char in pair)]
-    words = (_ELISION.sub("", match.lower()) for match in _WORD.findall(text))
+    # Only a word holding an apostrophe can lose an elided article.
+    words = [
+        _ELISION.sub("", word) if "'" in word or "’" in word else word for word in map(str.lower, _WORD.findall(text))
+    ]
     return [word for word in words if len(word) > 2 and word not in stop]
+
+
+# Per document, its content words by block language: the last build's are reused by the next (serve).
+_WORDS: dict[Document, tuple[tuple[str, list[str]], ...]] = {}
+
+
+def _document_words(document: Document) -> tuple[tuple[str, list[str]], ...]:
+    by_lang: dict[str, list[str]] = {}
+    for block in document.blocks:
+        # Interned: the memo then holds one string per distinct word, not one per occurrence.
+        by_lang.setdefault(block.lang, []).extend(map(sys.intern, content_words(block.text, block.lang)))
+    return tuple(by_lang.items())
 
 
 def charts(site: Site) -> tuple[Chart, ...]:
     """The overview's charts: languages, time, and frequent words per language."""
     result = [_language_chart(site), _time_chart(site)]
+    global _WORDS
+    known, found = _WORDS, {}
     counts: dict[str, Counter[str]] = {}
     for document in site.documents:
-        for block in document.blocks:
-            counts.setdefault(block.lang, Counter()).update(content_words(block.text, block.lang))
+        words = known.get(document)
+        if words is None:
+            words = _document_words(document)
+        found[document] = words
+        for lang, items in words:
+            counts.setdefault(lang, Counter()).update(items)
+    _WORDS = found
     for language in site.languages:
         top = sorted(counts.get(language.code, Counter()).items(), key=lambda item: (-item[1], item[0]))[:TOP_WORDS]
         if top:

@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from corpus_site.groups import Group
 from corpus_site.records import Document
@@ -80,11 +81,76 @@ def _uncertain_language(documents: Iterable[Document]) -> Iterable[Finding]:
             yield _finding("language", f"no clear main language ({shares})", document)
 
 
-def _mojibake(documents: Iterable[Document]) -> Iterable[Finding]:
-    from ftfy.badness import is_bad  # imported late: only the report needs it
+@cache
+def _mojibake_suspect() -> re.Pattern[str]:
+    """Any one character that ftfy's badness pattern names: text holding none of them cannot match it."""
+    from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES  # imported late: only the report needs them
 
+    # Every alternative of BADNESS_RE needs at least one non-ASCII character from its classes or literals, so a
+    # text without any of them is not bad; tests/test_overview.py checks this against is_bad itself.
+    top = max(ord(char) for value in MOJIBAKE_CATEGORIES.values() for char in value)
+    every = "".join(map(chr, range(0x80, top + 1)))
+    named = re.findall("[" + "".join(MOJIBAKE_CATEGORIES.values()) + "]", every)
+    literal = [char for char in BADNESS_RE.pattern if not char.isascii()]
+    chars = sorted(set(named) | set(literal))
+    return re.compile("[" + "".join(re.escape(char) for char in chars) + "]")
+
+
+@cache
+def _mojibake_reach() -> int | None:
+    """How far a match of ftfy's pattern can reach from one of its characters; None if unbounded or unknown."""
+    from ftfy.badness import BADNESS_RE
+
+    try:
+        low, high = re._parser.parse(BADNESS_RE.pattern, BADNESS_RE.flags).getwidth()  # type: ignore[attr-defined]
+    except Exception:  # a private module: without it, every suspect text is searched whole
+        return None
+    return high if high < 64 else None
+
+
+def is_mojibake(text: str) -> bool:
+    """ftfy's is_bad, searched only around the characters its pattern looks for (none: not bad)."""
+    from ftfy.badness import BADNESS_RE  # imported late: only the report needs it
+
+    suspects = [match.start() for match in _mojibake_suspect().finditer(text)]
+    if not suspects:
+        return False
+    reach = _mojibake_reach()
+    if reach is None:
+        return bool(BADNESS_RE.search(text))
+    # The pattern has no lookaround and '^' only matches at the text's real start, so searching between pos and
+    # endpos finds exactly the matches lying there; every match holds a suspect character and is at most `reach`
+    # long, so the windows around the suspects hold every match.
+    start = end = -1
+    for at in suspects:
+        if at - reach > end:
+            if end >= 0 and BADNESS_RE.search(text, start, end):
+                return True
+            start = max(0, at - reach)
+        end = at + reach + 1
+    return bool(BADNESS_RE.search(text, start, end))
+
+
+# Per document, what the report found in it: the last build's answers are reused by the next (serve).
+_BAD_BLOCKS: dict[Document, tuple[str, ...]] = {}
+_SHORT_LINES: dict[Document, list[str]] = {}
+
+
+def _bad_blocks(documents: Iterable[Document]) -> list[tuple[Document, tuple[str, ...]]]:
+    global _BAD_BLOCKS
+    known, found, result = _BAD_BLOCKS, {}, []
     for document in documents:
-        bad = [block.text for block in document.blocks if is_bad(block.text)]
+        bad = known.get(document)
+        if bad is None:
+            bad = tuple(block.text for block in document.blocks if is_mojibake(block.text))
+        found[document] = bad
+        result.append((document, bad))
+    _BAD_BLOCKS = found
+    return result
+
+
+def _mojibake(documents: Iterable[Document]) -> Iterable[Finding]:
+    for document, bad in _bad_blocks(documents):
         if bad:
             sample = " ".join(bad[0].split())[:60]
             yield _finding("mojibake", f"{len(bad)} block(s) look mis-decoded, e.g. “{sample}”", document)
@@ -120,10 +186,18 @@ def _short_lines(document: Document) -> list[str]:
     return [line for line in lines if 0 < len(line.split()) <= BOILERPLATE_MAX_WORDS]
 
 
+def _all_short_lines(documents: Iterable[Document]) -> dict[Document, list[str]]:
+    global _SHORT_LINES
+    known = _SHORT_LINES
+    _SHORT_LINES = {document: known.get(document) or _short_lines(document) for document in documents}
+    return _SHORT_LINES
+
+
 def _boilerplate(documents: list[Document] | tuple[Document, ...]) -> Iterable[Finding]:
-    seen_in = Counter(line.lower() for document in documents for line in set(_short_lines(document)))
+    short = _all_short_lines(documents)
+    seen_in = Counter(line.lower() for document in documents for line in set(short[document]))
     for document in documents:
-        lines = _short_lines(document)
+        lines = short[document]
         within = Counter(line.lower() for line in lines)
         flagged = sorted(
             {line for line in lines if _FURNITURE.match(line) or seen_in[line.lower()] > 1 or within[line.lower()] > 1}
