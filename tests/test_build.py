@@ -102,6 +102,21 @@ def test_two_builds_of_the_seeds_are_byte_identical(tmp_path: Path, seed_site: P
     assert len(first) > 10
 
 
+def test_an_incremental_rebuild_equals_a_fresh_build(tmp_path: Path) -> None:
+    # Cache, page memo and reused search bundles on one side; nothing reused on the other.
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    build(seeds, tmp_path / "site")
+    edited = sorted(seeds.iterdir())[0]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nUma frase nova no fim.\n", encoding="utf-8")
+    write_files(seeds, {"added.txt": EN})
+    build(seeds, tmp_path / "site")
+    build(seeds, tmp_path / "fresh", cache=False)
+    incremental, fresh = snapshot(tmp_path / "site"), snapshot(tmp_path / "fresh")
+    assert sorted(incremental) == sorted(fresh)
+    assert [name for name in fresh if fresh[name] != incremental[name]] == []
+
+
 def test_two_builds_of_a_hostile_corpus_are_byte_identical(tmp_path: Path) -> None:
     seeds = write_files(
         tmp_path / "seeds",

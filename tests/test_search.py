@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import json
 import re
@@ -24,6 +25,7 @@ from corpus_site.build import build
 from corpus_site.loader import load_corpus
 from corpus_site.records import Corpus
 from corpus_site.search import (
+    BUNDLE_KEY,
     SEARCH_DATA,
     fragment_pages,
     run_pagefind,
@@ -303,6 +305,70 @@ def test_run_pagefind_refuses_paths_outside_a_language_folder() -> None:
     with pytest.raises(ValueError):
         run_pagefind({"../escape.html": b"<html></html>"})
     assert run_pagefind({}) == {}
+
+
+def _fragment(lang: str, title: str, text: str) -> bytes:
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
+        f'<meta data-pagefind-meta="url[content]" content="docs/{title}.html">\n</head>\n'
+        f"<body>\n<main>\n<p>{text}</p>\n</main>\n</body>\n</html>\n"
+    ).encode()
+
+
+SMALL_PAGES = {
+    "en/one.html": _fragment("en", "one", "The quick brown fox jumps over the lazy dog near the river bank."),
+    "en/two.html": _fragment("en", "two", "A second English page about gardens, rivers and quiet evenings."),
+    "fr/one.html": _fragment("fr", "one", "Le renard brun saute par-dessus le chien paresseux près de la rivière."),
+}
+
+
+def _write_out(out: Path, files: dict[str, bytes]) -> None:
+    for name, content in files.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(content)
+
+
+def test_an_unchanged_language_keeps_its_bundle_from_the_last_build(tmp_path: Path) -> None:
+    fresh = run_pagefind(SMALL_PAGES)
+    assert {f"pagefind/{lang}/{BUNDLE_KEY}" for lang in ("en", "fr")} <= set(fresh)
+    _write_out(tmp_path, fresh)
+    assert run_pagefind(SMALL_PAGES, previous=tmp_path) == fresh  # byte for byte the same as made anew
+    # The kept bundle really comes from the folder: a file changed there, with its recorded hash
+    # changed to match, is carried as it is (the key says the pages are the same).
+    fragment = next(name for name in fresh if name.startswith("pagefind/fr/") and name.endswith(".pf_fragment"))
+    (tmp_path / fragment).write_bytes(b"changed")
+    key_path = tmp_path / "pagefind" / "fr" / BUNDLE_KEY
+    recorded = json.loads(key_path.read_text())
+    recorded["files"][fragment.split("/", 2)[2]] = hashlib.sha256(b"changed").hexdigest()
+    key_path.write_text(json.dumps(recorded, indent=0, sort_keys=True) + "\n")
+    kept = run_pagefind(SMALL_PAGES, previous=tmp_path)
+    assert kept[fragment] == b"changed"
+    assert {name: data for name, data in kept.items() if name.startswith("pagefind/en/")} == {
+        name: data for name, data in fresh.items() if name.startswith("pagefind/en/")
+    }
+
+
+def test_a_changed_language_or_a_damaged_bundle_is_made_again(tmp_path: Path) -> None:
+    fresh = run_pagefind(SMALL_PAGES)
+    _write_out(tmp_path, fresh)
+    changed = {
+        **SMALL_PAGES,
+        "fr/two.html": _fragment("fr", "two", "Une deuxième page sur les jardins et les soirées."),
+    }
+    again = run_pagefind(changed, previous=tmp_path)
+    assert again == run_pagefind(changed)
+    assert again[f"pagefind/fr/{BUNDLE_KEY}"] != fresh[f"pagefind/fr/{BUNDLE_KEY}"]
+    assert again[f"pagefind/en/{BUNDLE_KEY}"] == fresh[f"pagefind/en/{BUNDLE_KEY}"]
+    # A file of the old bundle damaged or missing: its hash no longer matches, so Pagefind runs again.
+    fragment = next(name for name in fresh if name.startswith("pagefind/en/") and name.endswith(".pf_fragment"))
+    (tmp_path / fragment).write_bytes(b"damaged")
+    (tmp_path / "pagefind" / "fr" / "pagefind-entry.json").unlink()
+    assert run_pagefind(SMALL_PAGES, previous=tmp_path) == fresh
+    assert run_pagefind(SMALL_PAGES, previous=tmp_path / "missing") == fresh
+
+
+def test_pagefind_runs_one_or_several_at_a_time_with_the_same_result() -> None:
+    assert run_pagefind(SMALL_PAGES, jobs=1) == run_pagefind(SMALL_PAGES, jobs=3)
 
 
 def test_build_writes_search_files(seed_site: Path, seed_structure: Site) -> None:

@@ -251,3 +251,20 @@ def test_a_file_the_user_put_where_we_now_write_is_not_overwritten(tmp_path: Pat
     (out / "404.html").rename(tmp_path / "404.html")
     write_site(out, {**SITE_B, "404.html": b"ours"})
     assert (out / "404.html").read_bytes() == b"ours"
+
+
+def test_an_old_file_of_the_same_size_but_other_bytes_is_written_anew(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, SITE_A)
+    changed = {**SITE_A, "docs/one.html": b"eno", "docs/two.html": b"a longer two"}
+    stats = write_site(out, changed)
+    assert site_files(out) == changed
+    assert stats.written == 2 and stats.unchanged == 2
+    # Our file replaced by a symlink in the old output is never followed or reused.
+    (out / "docs" / "one.html").unlink()
+    (out / "docs" / "one.html").symlink_to(tmp_path / "elsewhere.html")
+    (tmp_path / "elsewhere.html").write_bytes(b"eno")
+    stats = write_site(out, changed)
+    assert site_files(out) == changed
+    assert not (out / "docs" / "one.html").is_symlink()
+    assert stats.written == 1 and stats.unchanged == 3

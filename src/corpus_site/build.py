@@ -149,7 +149,7 @@ def build(
     try:
         if search_index:
             groups = {member: group.id for group in site.groups for member in group.members}
-            files.update(search_index_files(site, groups))
+            files.update(search_index_files(site, groups, previous=out))
         else:  # serve: the pages first, keeping the last index; a second build brings the index up to date
             files.update(_previous_search_index(out))
     except SearchIndexError as error:

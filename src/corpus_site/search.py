@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import re
@@ -21,6 +23,10 @@ SEARCH_PAGE = "search.html"
 CONCORDANCE_PAGE = "concordance.html"
 SEARCH_DATA = "search-data.js"
 PAGEFIND_DIR = "pagefind"
+# Beside each language's bundle: what it was made from, so the next build can keep it when that is unchanged.
+BUNDLE_KEY = "corpus-site-bundle.json"
+# Pagefind holds a language's whole index in memory (hundreds of MB at 10,000 documents): few run at once.
+PAGEFIND_JOBS = 1
 # Pagefind writes its own UIs too; our pages use only its JavaScript API, so those files are left out.
 _PAGEFIND_UI = re.compile(r"^pagefind-(component-ui|modular-ui|ui|highlight)\.(js|css)$")
 _WASM = re.compile(r"^wasm\.[^/]+\.pagefind$")
@@ -52,10 +58,14 @@ def search_pages(site: Site, env: Environment, *, base_url: str | None = None) -
     }
 
 
-def search_index_files(site: Site, groups: Groups | None = None) -> dict[str, bytes]:
-    """The offline index and Pagefind's bundles (one per language)."""
+def search_index_files(site: Site, groups: Groups | None = None, *, previous: Path | None = None) -> dict[str, bytes]:
+    """The offline index and Pagefind's bundles (one per language).
+
+    `previous` is the output folder of the last build: a language whose fragment pages are unchanged
+    keeps its bundle from there instead of running Pagefind again (the result is the same bytes).
+    """
     files = {SEARCH_DATA: search_data_js(site, groups)}
-    files.update(run_pagefind(fragment_pages(site, groups)))
+    files.update(run_pagefind(fragment_pages(site, groups), previous=previous))
     return files
 
 
@@ -154,11 +164,17 @@ def pagefind_binary() -> Path:
     return found
 
 
-def run_pagefind(files: Mapping[str, bytes]) -> dict[str, bytes]:
+def run_pagefind(
+    files: Mapping[str, bytes], *, previous: Path | None = None, jobs: int | None = None
+) -> dict[str, bytes]:
     """Index the fragment pages with Pagefind, one bundle per language: {"pagefind/<lang>/…": bytes}.
 
     One bundle per language lets the browser open one Pagefind instance per language, each with
     its own stemmer and segmenter, and search them all at once (one instance searches only one).
+    Each bundle carries BUNDLE_KEY: a hash of the pages it was made from and of the Pagefind
+    version, with a hash of each of its files. When `previous` (the last build's output folder)
+    holds a bundle with the same key and intact files, it is kept rather than made again. At most
+    `jobs` Pagefind processes (default PAGEFIND_JOBS) run at once, as each holds a whole index in memory.
     """
     by_lang: dict[str, dict[str, bytes]] = {}
     for path, content in files.items():
@@ -169,21 +185,94 @@ def run_pagefind(files: Mapping[str, bytes]) -> dict[str, bytes]:
     if not by_lang:
         return {}
     binary = pagefind_binary()
+    version = _pagefind_version(str(binary))
+    keys = {code: _bundle_key(version, code, pages) for code, pages in by_lang.items()}
+    bundles: dict[str, dict[str, bytes]] = {}
+    for code, key in keys.items():
+        kept = _previous_bundle(previous, code, key) if previous is not None else None
+        if kept is not None:
+            bundles[code] = kept
+    # The largest first, so the work ends at about the same time when several run at once.
+    todo = sorted((code for code in by_lang if code not in bundles), key=lambda code: (-len(by_lang[code]), code))
+    if todo:
+        with tempfile.TemporaryDirectory(prefix="corpus-site-pagefind-") as temp:
+            root = Path(temp)
+            for code in todo:
+                for rest, content in by_lang[code].items():
+                    target = root / "site" / code / rest
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(content)
+            workers = max(1, min(len(todo), jobs or PAGEFIND_JOBS, os.cpu_count() or 1))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                made = list(pool.map(lambda code: _index_one(binary, root, code), todo))
+        for code, bundle in zip(todo, made, strict=True):
+            bundles[code] = {**bundle, BUNDLE_KEY: _key_file(keys[code], bundle)}
     output: dict[str, bytes] = {}
-    with tempfile.TemporaryDirectory(prefix="corpus-site-pagefind-") as temp:
-        root = Path(temp)
-        for code, pages in by_lang.items():
-            for rest, content in pages.items():
-                target = root / "site" / code / rest
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
-        workers = min(len(by_lang), os.cpu_count() or 1)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            bundles = list(pool.map(lambda code: _index_one(binary, root, code), by_lang))
-        for code, bundle in zip(by_lang, bundles, strict=True):
-            for relative, content in bundle.items():
-                output[f"{PAGEFIND_DIR}/{code}/{relative}"] = content
+    for code, bundle in bundles.items():
+        for relative, content in bundle.items():
+            output[f"{PAGEFIND_DIR}/{code}/{relative}"] = content
     return dict(sorted(output.items()))
+
+
+@functools.lru_cache(maxsize=4)
+def _pagefind_version(binary: str) -> str:
+    """What `pagefind --version` says; part of each bundle's key, so a new Pagefind makes new bundles."""
+    try:
+        finished = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
+    except OSError as error:
+        raise SearchIndexError(f"could not run Pagefind ({binary}): {error}") from None
+    return finished.stdout.strip() if finished.returncode == 0 else ""
+
+
+def _bundle_key(version: str, code: str, pages: Mapping[str, bytes]) -> str:
+    """A hash of everything a language's bundle is made from: Pagefind's version and the pages, names and bytes."""
+    digest = hashlib.sha256()
+    parts = [text.encode() for text in ("corpus-site bundle 1", version, code)]
+    for name in sorted(pages):
+        parts += [name.encode(), pages[name]]
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()
+
+
+def _key_file(key: str, bundle: Mapping[str, bytes]) -> bytes:
+    files = {name: hashlib.sha256(content).hexdigest() for name, content in sorted(bundle.items())}
+    return (json.dumps({"key": key, "files": files}, indent=0, sort_keys=True) + "\n").encode()
+
+
+def _previous_bundle(previous: Path, code: str, key: str) -> dict[str, bytes] | None:
+    """The last build's bundle for `code`, if it was made from the same pages and its files are intact."""
+    folder = previous / PAGEFIND_DIR / code
+    try:
+        raw = _read_regular(folder / BUNDLE_KEY)
+        recorded = json.loads(raw)
+        if not isinstance(recorded, dict) or recorded.get("key") != key or not isinstance(recorded.get("files"), dict):
+            return None
+        bundle: dict[str, bytes] = {}
+        for name, digest in recorded["files"].items():
+            if (
+                not isinstance(name, str)
+                or name == BUNDLE_KEY
+                or any(part in ("", ".", "..") for part in name.split("/"))
+            ):
+                return None
+            content = _read_regular(folder / name)
+            if hashlib.sha256(content).hexdigest() != digest:
+                return None
+            bundle[name] = content
+    except (OSError, ValueError):
+        return None
+    if _key_file(key, bundle) != raw:
+        return None
+    bundle[BUNDLE_KEY] = raw
+    return bundle
+
+
+def _read_regular(path: Path) -> bytes:
+    """A regular file's bytes; a symlink or anything else is refused (OSError)."""
+    if path.is_symlink() or not path.is_file():
+        raise FileNotFoundError(path)
+    return path.read_bytes()
 
 
 def _index_one(binary: Path, root: Path, code: str) -> dict[str, bytes]:

@@ -60,15 +60,22 @@ def write_site(out: Path, files: dict[str, bytes]) -> WriteStats:
     (staging / _STAGING_MARK).touch()
     written = unchanged = 0
     try:
+        old = _scan(out) if out.is_dir() else {}
+        made: set[str] = set()
         for relative in sorted(files):
-            target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if _reuse_if_same(out / relative, target, files[relative]):
+            content = files[relative]
+            target = os.path.join(staging, relative)
+            folder = os.path.dirname(target)
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
+            if _reuse_if_same(old.get(relative), target, content):
                 unchanged += 1
                 continue
-            target.write_bytes(files[relative])
+            with open(target, "wb") as handle:
+                handle.write(content)
             written += 1
-        kept = _carry_user_files(out, staging, previous, files)
+        kept = _carry_user_files(old, staging, previous, files, made)
         manifest = {"generator": "corpus-site", "files": sorted(files)}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=0) + "\n", encoding="utf-8")
     except BaseException:
@@ -130,35 +137,64 @@ def _manifest(out: Path) -> set[str]:
         return set()
 
 
-def _reuse_if_same(old: Path, target: Path, content: bytes) -> bool:
-    """Hard-link an identical old file, so its modification time (and rsync) stay put."""
+def _scan(out: Path) -> dict[str, os.DirEntry[str]]:
+    """Every file (and symlink, never followed) under `out`, by its relative path: one scandir walk, no sorting."""
+    found: dict[str, os.DirEntry[str]] = {}
+    stack = [("", os.fspath(out))]
+    while stack:
+        prefix, folder = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                relative = prefix + entry.name
+                try:
+                    is_folder = entry.is_dir(follow_symlinks=False)
+                except OSError:
+                    is_folder = False
+                if is_folder:
+                    stack.append((relative + "/", entry.path))
+                else:
+                    found[relative] = entry
+    return found
+
+
+def _reuse_if_same(old: os.DirEntry[str] | None, target: str, content: bytes) -> bool:
+    """Hard-link an identical old file, so its modification time (and rsync) stay put.
+
+    Only a regular file of the same size is read to compare; the rest are written anew.
+    """
     try:
-        if old.is_symlink() or old.stat().st_size != len(content) or old.read_bytes() != content:
+        if old is None or not old.is_file(follow_symlinks=False):
             return False
-        os.link(old, target)
+        if old.stat(follow_symlinks=False).st_size != len(content):
+            return False
+        with open(old.path, "rb") as handle:
+            if handle.read(len(content) + 1) != content:
+                return False
+        os.link(old.path, target)
         return True
     except OSError:
         return False
 
 
-def _carry_user_files(out: Path, staging: Path, previous: set[str], files: dict[str, bytes]) -> list[str]:
+def _carry_user_files(
+    old: dict[str, os.DirEntry[str]], staging: Path, previous: set[str], files: dict[str, bytes], made: set[str]
+) -> list[str]:
     """Files someone added to the output folder stay there: we only replace what we wrote."""
-    kept: list[str] = []
-    if not out.is_dir():
-        return kept
-    for path in sorted(out.rglob("*")):
-        relative = path.relative_to(out).as_posix()
-        if (path.is_dir() and not path.is_symlink()) or relative in (MANIFEST, _STAGING_MARK):
-            continue
-        if relative in previous or relative in files:
-            continue
-        target = staging / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
+    kept = sorted(
+        relative
+        for relative in old
+        if relative not in previous and relative not in files and relative not in (MANIFEST, _STAGING_MARK)
+    )
+    for relative in kept:
+        source, target = old[relative].path, os.path.join(staging, relative)
+        folder = os.path.dirname(target)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
         try:
-            os.link(path, target, follow_symlinks=False)
+            os.link(source, target, follow_symlinks=False)
         except OSError:
-            shutil.copy2(path, target, follow_symlinks=False)
-        kept.append(relative)
+            shutil.copy2(source, target, follow_symlinks=False)
     return kept
 
 
