@@ -23,20 +23,7 @@ def parser() -> argparse.ArgumentParser:
     build_cmd = commands.add_parser(
         "build", help="build the site from a folder of seeds", description="Build the site from a folder of seeds."
     )
-    build_cmd.add_argument(
-        "seeds",
-        nargs="?",
-        default="seeds",
-        type=Path,
-        metavar="SEEDS",
-        help="folder of .txt/.md/.markdown seeds (default: seeds/)",
-    )
-    build_cmd.add_argument(
-        "-o", "--out", default="site", type=Path, metavar="OUT", help="output folder (default: site/)"
-    )
-    build_cmd.add_argument(
-        "--templates", type=Path, metavar="DIR", help="folder of templates that override ours one by one"
-    )
+    _add_site_arguments(build_cmd)
     build_cmd.add_argument(
         "--base-url",
         metavar="URL",
@@ -59,7 +46,17 @@ def parser() -> argparse.ArgumentParser:
         description="Build the site, serve it on 127.0.0.1, and rebuild it (and reload the open page) "
         "when a seed, template or static file changes.",
     )  # fmt: skip
+    _add_site_arguments(serve_cmd)
     serve_cmd.add_argument(
+        "--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000; 0 picks a free one)"
+    )
+    _add_speed_options(serve_cmd)
+    return main
+
+
+def _add_site_arguments(command: argparse.ArgumentParser) -> None:
+    """What build and serve share: where the seeds are, where the site goes, and whose templates."""
+    command.add_argument(
         "seeds",
         nargs="?",
         default="seeds",
@@ -67,17 +64,10 @@ def parser() -> argparse.ArgumentParser:
         metavar="SEEDS",
         help="folder of .txt/.md/.markdown seeds (default: seeds/)",
     )
-    serve_cmd.add_argument(
-        "-o", "--out", default="site", type=Path, metavar="OUT", help="output folder (default: site/)"
-    )
-    serve_cmd.add_argument(
+    command.add_argument("-o", "--out", default="site", type=Path, metavar="OUT", help="output folder (default: site/)")
+    command.add_argument(
         "--templates", type=Path, metavar="DIR", help="folder of templates that override ours one by one"
     )
-    serve_cmd.add_argument(
-        "--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000; 0 picks a free one)"
-    )
-    _add_speed_options(serve_cmd)
-    return main
 
 
 def _add_speed_options(command: argparse.ArgumentParser) -> None:
