@@ -207,6 +207,8 @@ def test_tab_from_the_top_focuses_skip_to_content_first(
     target = focused["href"]
     assert target.startswith("#") and page.locator(target).count() == 1
     page.keyboard.press("Enter")
+    # Following a fragment link updates the address asynchronously: wait for it rather than race it.
+    page.wait_for_function(f"() => location.hash === {target!r}", timeout=5000)
     assert page.url.endswith(target)
     page.keyboard.press("Tab")
     assert page.evaluate(f"() => document.activeElement.closest({target!r}) !== null"), "Tab after skipping left main"
