@@ -41,7 +41,7 @@ QUICK = settings(FUZZ, max_examples=EXAMPLES or 400)
 SAFE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 SEED_SUFFIXES = (".txt", ".md", ".markdown")
 ELEMENTS = {"main", "p", "br", "a", "em", "strong", "code", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li",
-            "blockquote", "hr", "table", "thead", "tbody", "tr", "th", "td", "s"}  # fmt: skip
+            "blockquote", "hr", "table", "thead", "tbody", "tr", "th", "td", "s", "span"}  # fmt: skip
 ENCODINGS = [
     "utf-8",
     "utf-8-sig",
@@ -165,6 +165,8 @@ def check_html(html: str) -> None:
         assert not [name for name in element.attrs if name.lower().startswith("on")], element
         if element.name == "a":
             assert is_safe_link(element["href"]), element
+        if element.name == "span":  # a line of a paragraph in another language: its lang and dir, nothing else
+            assert set(element.attrs) <= {"lang", "dir"} and element.get("lang"), element
 
 
 @FUZZ
