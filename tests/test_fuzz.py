@@ -35,6 +35,8 @@ FUZZ = settings(
     max_examples=EXAMPLES or 150,
     deadline=None,  # no timed assertions: a hang shows as a test that never ends
     database=None,
+    # The everyday run (CI) tries the same examples every time; a campaign (FUZZ_EXAMPLES=N) explores anew.
+    derandomize=not EXAMPLES,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 QUICK = settings(FUZZ, max_examples=EXAMPLES or 400)
