@@ -275,8 +275,13 @@ def _kind(ch: str) -> str | None:
 
 
 @lru_cache(maxsize=16384)
-def _judge(cleaned: str) -> _Judgement:
-    """What one block's voting characters say: its main script and language."""
+def main_script(text: str) -> str:
+    """The writing system most of `text`'s letters are in ("Latin", "Han", "Arabic", …); "" when too few to tell."""
+    return _script(_clean(text))[0]
+
+
+def _script(cleaned: str) -> tuple[str, Counter[str], int]:
+    """(main script or "", letters per script, weight with CJK characters counted as words)."""
     counts: Counter[str] = Counter()
     for ch, n in Counter(cleaned).items():  # counted per distinct character: a block repeats its letters
         if kind := _kind(ch):
@@ -284,7 +289,7 @@ def _judge(cleaned: str) -> _Judgement:
     cjk = counts["Han"] + counts["Kana"] + counts["Hangul"]
     weight = sum(counts.values()) + (_CJK_WEIGHT - 1) * cjk
     if weight < _SCRIPTLESS:
-        return _Judgement(UNDETERMINED, "", weight, False)
+        return "", counts, weight
     groups = Counter({s: n for s, n in counts.items() if s not in ("Han", "Kana", "Hangul")})
     groups["CJK"] = _CJK_WEIGHT * cjk
     script = max(sorted(groups), key=groups.__getitem__)  # sorted: ties break the same way each run
@@ -296,6 +301,14 @@ def _judge(cleaned: str) -> _Judgement:
             script = "Kana"
         else:
             script = "Han"
+    return script, counts, weight
+
+
+def _judge(cleaned: str) -> _Judgement:
+    """What one block's voting characters say: its main script and language."""
+    script, counts, weight = _script(cleaned)
+    if not script:
+        return _Judgement(UNDETERMINED, "", weight, False)
     letters = counts[script] if script != "Kana" else counts["Kana"] + counts["Han"]
     confident = letters >= _MIN_LETTERS.get(script, _MIN_SETTLED)
     if script not in _LANGS:

@@ -22,7 +22,6 @@ from corpus_site.decode import UndecodableError, decode
 from corpus_site.markup import (
     MARKDOWN_BUDGET,
     RawBlock,
-    line_scripts,
     markdown_blocks,
     markdown_cost,
     paragraph_html,
@@ -408,7 +407,7 @@ def _document(
 def _block(item: RawBlock, lang: str, format: str) -> Block:
     """The block, tagged; a plain-text paragraph whose lines are in different scripts gets a lang per line."""
     lines = item.text.split("\n")
-    if format != "text" or len(lines) < 2 or len({script for script in line_scripts(lines) if script}) < 2:
+    if format != "text" or len(lines) < 2 or len({script for script in map(langtag.main_script, lines) if script}) < 2:
         return Block(item.kind, item.text, item.html, lang)
     line_langs = langtag.tag_blocks(lines, None)
     spans = [_lang_attrs(code, lang) if code not in (lang, langtag.UNDETERMINED) else "" for code in line_langs]

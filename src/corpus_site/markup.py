@@ -26,17 +26,6 @@ _EXTERNAL = re.compile(r"^(?:https?:)?//", re.IGNORECASE)
 _MARKDOWN_PUNCTUATION = "[]!*_`<&\\~"
 # Above this many, a body is shown as plain text: a bounded time per file matters more than emphasis.
 MARKDOWN_BUDGET = 300_000
-# Writing systems a paragraph's lines are told apart by, with a weight per character (a Han character says as much
-# as a short word).
-_SCRIPTS = {
-    "cjk": (re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]"), 3),
-    "latin": (re.compile(r"[A-Za-z\u00c0-\u024f]"), 1),
-    "cyrillic": (re.compile(r"[\u0400-\u04ff]"), 1),
-    "greek": (re.compile(r"[\u0370-\u03ff]"), 1),
-    "arabic": (re.compile(r"[\u0600-\u06ff\u0750-\u077f]"), 1),
-    "hebrew": (re.compile(r"[\u0590-\u05ff]"), 1),
-    "indic": (re.compile(r"[\u0900-\u0dff]"), 1),
-}
 _BLOCK_KINDS = {
     "paragraph_open": "p",
     "bullet_list_open": "list",
@@ -117,16 +106,6 @@ def paragraph_html(lines: Sequence[str], spans: Sequence[str] = ()) -> str:
         for line, attrs in zip_longest(lines, spans, fillvalue="")
     ]
     return "<p>" + "<br>\n".join(marked) + "</p>"
-
-
-def line_scripts(lines: Sequence[str]) -> list[str]:
-    """Each line's main writing system ("" without letters): enough to tell a mixed paragraph from a plain one."""
-    scripts = []
-    for line in lines:
-        counts = {name: len(pattern.findall(line)) * weight for name, (pattern, weight) in _SCRIPTS.items()}
-        best = max(counts, key=lambda name: counts[name])
-        scripts.append(best if counts[best] else "")
-    return scripts
 
 
 def linkify(text: str) -> str:
