@@ -2,9 +2,14 @@ import os
 import re
 import subprocess
 import sys
+from collections import Counter
+from pathlib import Path
 
 import pytest
+from langdetect.detector import Detector
+from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 
+from corpus_site import langtag
 from corpus_site.langtag import UNDETERMINED, language_shares, normalise_code, tag_blocks, text_direction
 from helpers import ROOT, SEEDS
 
@@ -201,7 +206,8 @@ def test_short_blocks_lean_on_the_nearest_judged_block() -> None:
 
 
 def test_short_unsure_latin_block_leans_on_the_document() -> None:
-    phrase = "vamos jantar juntos amanhã"  # alone, langdetect says lt (p = 0.86) with pt behind it
+    phrase = "muito obrigado pela ajuda"  # alone, langdetect's trials say es (p = 0.65) with pt behind it
+    assert tag_blocks([phrase]) == ("es",)
     assert tag_blocks(["Combinamos de sair com os amigos da faculdade no sábado à noite.", phrase]) == ("pt", "pt")
 
 
@@ -281,9 +287,33 @@ def test_accuracy_on_sentences_and_their_first_words() -> None:
     assert 1 - len(misses) / len(starts) >= 0.9, misses
 
 
-def test_stopping_early_keeps_long_blocks_and_the_spread_of_short_ones() -> None:
-    paragraph = " ".join(MORE_SENTENCES["de"])  # long enough for three agreeing trials to settle it
-    assert tag_blocks([paragraph]) == ("de",)
-    # alone, seven trials give lt 0.86 / pt 0.14; stopping after three agreeing ones would hide the pt
-    phrase = "vamos jantar juntos amanhã"
-    assert tag_blocks(["Combinamos de sair com os amigos da faculdade no sábado à noite.", phrase]) == ("pt", "pt")
+def test_ngrams_are_the_ones_langdetect_extracts() -> None:
+    factory = DetectorFactory()
+    latin = langtag._LANGS["Latin"]
+    factory.load_json_profile([(Path(PROFILES_DIRECTORY) / lang).read_text(encoding="utf-8") for lang in latin])
+    profiles = langtag._profiles_of("Latin")
+    gram_of = {row: gram for gram, row in profiles.row.items()}
+    texts = [
+        *MORE_SENTENCES["de"],
+        *MORE_SENTENCES["pl"],
+        "The USA and NATO said OK. Hello WORLD",
+        " x  y ",
+        "Ça, c'est ÉTÉ!",
+    ]
+    for text in texts:
+        detector = Detector(factory)
+        detector.append(text)
+        detector.cleaning_text()
+        theirs = Counter(detector._extract_ngrams())
+        ours = Counter(gram_of[row] for row in langtag._known_ngram_rows(langtag._langdetect_text(text), profiles.row))
+        assert ours == theirs, text
+
+
+def test_rounds_of_draws_give_what_all_draws_at_once_give(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [phrase for phrases in PHRASES.values() for phrase in phrases] + [" ".join(MORE_SENTENCES["de"])]
+    texts = [" ".join(text.split()[:n]) for text in texts for n in (2, 3, 50)]
+    in_rounds = [langtag._detect(text, "Latin") for text in texts]
+    langtag._detect.cache_clear()
+    monkeypatch.setattr(langtag, "_ROUNDS", (langtag._MOST_DRAWS,))
+    assert [langtag._detect(text, "Latin") for text in texts] == in_rounds
+    langtag._detect.cache_clear()

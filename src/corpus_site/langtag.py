@@ -10,11 +10,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain, repeat
+from operator import add
 from pathlib import Path
 
-from langdetect.detector import Detector
+import numpy as np
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
-from langdetect.lang_detect_exception import ErrorCode, LangDetectException
 from langdetect.utils.ngram import NGram
 
 UNDETERMINED = "und"
@@ -60,8 +61,6 @@ _CJK_WEIGHT = 3  # one Han/Kana/Hangul character carries about a Latin word's wo
 _SCRIPTLESS = 4  # weighted letters below which a block does not even show its script ("α = 0.5")
 _SAMPLE = 500  # characters handed to langdetect: ~80 words, where it is right 99 %+; bounds the time per block
 _UNSURE = 0.9  # below this langdetect's seven trials disagree
-_AGREED = 3  # trials that, all converged on one language, settle it without the other four ...
-_AGREED_FROM = 120  # ... in a sample this long: shorter ones need all seven, whose spread says how unsure they are
 _SHORT = 60  # a Latin block this short and unsure leans on its document's main Latin language
 
 _RANGES = sorted([
@@ -304,6 +303,7 @@ def _script(cleaned: str) -> tuple[str, Counter[str], int]:
     return script, counts, weight
 
 
+@lru_cache(maxsize=16384)  # language_shares judges the blocks tag_blocks has just judged
 def _judge(cleaned: str) -> _Judgement:
     """What one block's voting characters say: its main script and language."""
     script, counts, weight = _script(cleaned)
@@ -325,107 +325,127 @@ def _judge(cleaned: str) -> _Judgement:
     return _Judgement(lang, script, weight, confident and lang != UNDETERMINED, candidates)
 
 
-class _Detector(Detector):  # type: ignore[misc]
-    """langdetect's detector with its three hot loops written for CPython; the same floats, in the same order."""
+class _Profiles:
+    """langdetect's profiles of one script's languages as a matrix: a row of probabilities per n-gram."""
 
-    agreed = _AGREED  # trials after which unanimous, converged ones stop the rest
-
-    def _extract_ngrams(self) -> list[str]:
-        # NGram.add_char and the n-gram loop of Detector._extract_ngrams, inlined, with the character
-        # normalisation memoised: the same n-grams in the same order.
-        known = self.word_lang_prob_map
-        result: list[str] = []
-        grams, capital = " ", False
-        for ch in self.text:
-            ch = _normalise_char(ch)
-            last = grams[-1]
-            if last == " ":
-                grams, capital = " ", False
-                if ch == " ":
-                    continue
-            elif len(grams) >= NGram.N_GRAM:
-                grams = grams[1:]
-            grams += ch
-            capital = ch.isupper() and (capital or last.isupper())
-            if capital:
-                continue
-            for n in range(1, len(grams) + 1):
-                word = grams[-n:]
-                if word != " " and word in known:
-                    result.append(word)
-        return result
-
-    def _detect_block(self) -> None:
-        # Detector._detect_block with its update and normalisation inlined (the same floats in the same
-        # order, the same random draws), and one change: once the first _AGREED trials have all converged
-        # on the same language, the remaining trials are not run; they only matter when the text is unsure.
-        self.cleaning_text()
-        ngrams = self._extract_ngrams()
-        if not ngrams:
-            raise LangDetectException(ErrorCode.CantDetectError, "No features in text.")
-        rows = [self.word_lang_prob_map[word] for word in ngrams]
-        size = len(self.langlist)
-        total = [0.0] * size
-        winners: set[int] = set()
-        self.random.seed(self.seed)
-        choice, trials = self.random.choice, 0
-        while trials < self.n_trial:
-            prob = [1.0 / size] * size
-            weight = (self.alpha + self.random.gauss(0.0, 1.0) * self.ALPHA_WIDTH) / self.BASE_FREQ
-            i = 0
-            while True:
-                prob = [p * (weight + q) for p, q in zip(prob, choice(rows), strict=True)]
-                if i % 5 == 0:
-                    norm = sum(prob)
-                    prob = [p / norm for p in prob]
-                    best = max(prob)
-                    if best > self.CONV_THRESHOLD or i >= self.ITERATION_LIMIT:
-                        break
-                i += 1
-            total = [t + p for t, p in zip(total, prob, strict=True)]
-            trials += 1
-            winners.add(prob.index(best) if best > self.CONV_THRESHOLD else -1)
-            if trials >= self.agreed and len(winners) == 1 and -1 not in winners:
-                break
-        self.langprob = [t / trials for t in total]
+    def __init__(self, script: str) -> None:
+        factory = DetectorFactory()
+        profiles = Path(PROFILES_DIRECTORY)
+        factory.load_json_profile([(profiles / lang).read_text(encoding="utf-8") for lang in _LANGS[script]])
+        self.langs: tuple[str, ...] = tuple(normalise_code(lang) or lang for lang in factory.langlist)
+        self.row = {gram: i for i, gram in enumerate(factory.word_lang_prob_map) if gram != " "}
+        self.probs = np.array(list(factory.word_lang_prob_map.values()), dtype=np.float64)
 
 
-@lru_cache(maxsize=4096)
-def _normalise_char(ch: str) -> str:
-    normalised: str = NGram.normalize(ch)
-    return normalised
+_profiles: dict[str, _Profiles] = {}
+_profiles_lock = threading.Lock()
 
 
-_factories: dict[str, DetectorFactory] = {}
-_factory_lock = threading.Lock()
-
-
-def _get_factory(script: str) -> DetectorFactory:
-    """One seeded factory per script and process, holding only that script's profiles (threads race while loading)."""
-    factory = _factories.get(script)
-    if factory is None:
-        with _factory_lock:
-            factory = _factories.get(script)
-            if factory is None:
+def _profiles_of(script: str) -> _Profiles:
+    """One profile matrix per script and process, holding only that script's languages (threads race while loading)."""
+    found = _profiles.get(script)
+    if found is None:
+        with _profiles_lock:
+            found = _profiles.get(script)
+            if found is None:
                 # Only the script's languages: the n-grams of the others never enter a trial, and each
                 # update multiplies a handful of probabilities instead of 55.
-                factory = DetectorFactory()
-                profiles = Path(PROFILES_DIRECTORY)
-                factory.load_json_profile([(profiles / lang).read_text(encoding="utf-8") for lang in _LANGS[script]])
-                factory.set_seed(0)  # langdetect samples n-grams at random: seeded, every run agrees
-                _factories[script] = factory
-    return factory
+                found = _profiles[script] = _Profiles(script)
+    return found
+
+
+# langdetect's constants: seven trials, each multiplying in randomly drawn n-grams (smoothed by a
+# jittered alpha) until one language passes 0.99999, checked every fifth draw, for at most 1001 draws.
+_TRIALS = 7
+_ALPHA, _ALPHA_WIDTH, _BASE_FREQ = 0.5, 0.05, 10000
+_CONVERGED = 0.99999
+_CHECK_EVERY, _MOST_DRAWS = 5, 1001
+# Draws made for all trials at once, in rounds: half of the samples converge within 36 draws, nearly all
+# within 151, a few near-ties need langdetect's limit.
+_ROUNDS = (41, 161, _MOST_DRAWS)
+_KEPT = 0.1  # candidates below this probability are left out, as langdetect does
+# The random draws are fixed once: like langdetect reseeding before every text, each text sees the
+# same sequence, so a text's tags never depend on what was detected before it.
+_DRAWS = np.random.default_rng(0).random((_TRIALS, _MOST_DRAWS))
+_SMOOTHING = ((_ALPHA + np.random.default_rng(1).standard_normal(_TRIALS) * _ALPHA_WIDTH) / _BASE_FREQ)[:, None, None]
 
 
 @lru_cache(maxsize=16384)
 def _detect(sample: str, script: str) -> tuple[tuple[str, float], ...]:
-    """langdetect's candidates for `sample` among the languages of `script`, best first."""
-    detector = _Detector(_get_factory(script))
-    if len(sample) < _AGREED_FROM:
-        detector.agreed = detector.n_trial
-    detector.append(sample)
-    try:
-        found = detector.get_probabilities()
-    except (LangDetectException, IndexError, ZeroDivisionError):  # no features; upstream #102
+    """langdetect's candidates for `sample` among the languages of `script`, best first.
+
+    langdetect's algorithm, run as array operations: its seven trials go side by side, and each
+    trial's running product of n-gram probabilities is a cumulative sum of logarithms.
+    """
+    profiles = _profiles_of(script)
+    rows = _known_ngram_rows(_langdetect_text(sample), profiles.row)
+    if not rows.size:
         return ()
-    return tuple((normalise_code(item.lang) or item.lang, item.prob) for item in found)
+    for draws in _ROUNDS:  # a round repeats the last one's draws and adds more, for the trials still undecided
+        drawn = rows[(_DRAWS[:, :draws] * len(rows)).astype(np.intp)]
+        finals, settled = _run_trials(profiles.probs[drawn])
+        if settled.all():
+            break
+    mean = finals.mean(axis=0)
+    ranked = sorted(((lang, float(p)) for lang, p in zip(profiles.langs, mean, strict=True) if p > _KEPT),
+                    key=lambda item: -item[1])  # fmt: skip
+    return tuple(ranked)
+
+
+def _run_trials(drawn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each trial's language probabilities where it stopped, and whether it converged.
+
+    `drawn` holds the drawn n-grams' probabilities, shaped (trial, draw, language).
+    """
+    logs = np.log(drawn + _SMOOTHING).cumsum(axis=1)[:, ::_CHECK_EVERY, :]  # after draws 1, 6, 11, …
+    probs = np.exp(logs - logs.max(axis=2, keepdims=True))
+    probs /= probs.sum(axis=2, keepdims=True)
+    converged = probs.max(axis=2) > _CONVERGED
+    stop = np.where(converged.any(axis=1), converged.argmax(axis=1), probs.shape[1] - 1)
+    return probs[np.arange(_TRIALS), stop], converged.any(axis=1)
+
+
+class _Normalised(dict[int, str]):
+    """str.translate table: a character to langdetect's normalised form (one CJK character per class, …)."""
+
+    def __missing__(self, point: int) -> str:
+        value: str = NGram.normalize(chr(point))
+        self[point] = value
+        return value
+
+
+_NORMALISED = _Normalised()
+_UPPERS = re.escape("".join(ch for ch in map(chr, range(0x10000)) if ch.isupper()))
+_UPPER_PAIR = re.compile(f"[{_UPPERS}]{{2}}")
+
+
+def _langdetect_text(sample: str) -> str:
+    """The text langdetect extracts n-grams from: normalised characters, single spaces, a leading space."""
+    # A space at the end counts (it ends the last word's n-grams); spaces at the start do not.
+    return " " + _SPACES.sub(" ", NGram.normalize_vi(sample).translate(_NORMALISED)).lstrip()
+
+
+def _known_ngram_rows(text: str, row: dict[str, int]) -> np.ndarray:
+    """Profile rows of the text's 1- to 3-grams that langdetect knows, one per occurrence.
+
+    langdetect starts its n-grams afresh after each space (its profiles hold no n-gram with a space
+    inside, so those need no filtering), and skips those ending in the second or later capital
+    letter of a word in capitals.
+    """
+    if _UPPER_PAIR.search(text):
+        return _known_ngram_rows_with_capitals(text, row)
+    pairs = list(map(add, text, text[1:]))
+    grams = chain(text, pairs, map(add, pairs, text[2:]))
+    found = np.fromiter(map(row.get, grams, repeat(-1)), dtype=np.intp)
+    return found[found >= 0]
+
+
+def _known_ngram_rows_with_capitals(text: str, row: dict[str, int]) -> np.ndarray:
+    found = [
+        row[gram]
+        for j in range(1, len(text))
+        if not (text[j].isupper() and text[j - 1].isupper())
+        for gram in (text[j], text[j - 1 : j + 1], text[j - 2 : j + 1] if j >= 2 else "")
+        if gram in row
+    ]
+    return np.array(found, dtype=np.intp)
