@@ -18,7 +18,9 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from corpus_site import publish
 from corpus_site.build import build
+from corpus_site.publish import FEED_ENTRIES
 from helpers import ROOT, SEEDS, link_target, load_json, parse, write_files
 
 BASE = "https://example.org/corpus/"
@@ -272,7 +274,7 @@ def test_feeds_are_atom_newest_first_with_links_that_open(
     out, base = {"seeds": (seed_site, None), "published": (published, BASE), "stretch": (stretch, None)}[built]
     corpus = load_json(out)
     entries = check_feed(out, out / "feed.xml", base)
-    assert len(entries) == len(corpus["documents"])
+    assert len(entries) == min(FEED_ENTRIES, len(corpus["documents"]))
     languages = sorted(path.stem for path in (out / "lang").glob("*.html"))
     assert sorted(path.stem for path in (out / "lang").glob("*.xml")) == languages
     for code in languages:
@@ -280,13 +282,25 @@ def test_feeds_are_atom_newest_first_with_links_that_open(
         entries = check_feed(out, feed, base)
         assert ET.parse(feed).getroot().get(XML_LANG) == code
         assert all(entry.get(XML_LANG) == code for entry in entries)
-        assert len(entries) == sum(document["lang"] == code for document in corpus["documents"])
+        assert len(entries) == min(FEED_ENTRIES, sum(document["lang"] == code for document in corpus["documents"]))
         # Each language page offers its own feed to readers' feed discovery.
         page = out / "lang" / f"{code}.html"
         offered = parse(page).select('head link[rel="alternate"][type="application/atom+xml"]')
         hrefs = {str(link["href"]) for link in offered}
         assert any(link_target(out, page, href) == feed for href in hrefs if not urlsplit(href).scheme)
     assert parse(out / "index.html").select_one('head link[type="application/atom+xml"]')
+
+
+def test_feeds_carry_only_the_newest_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(publish, "FEED_ENTRIES", 3)
+    days = (5, 1, 9, 3, 7)
+    texts = {f"day-{day}.md": f"---\ndate: 2024-03-0{day}\nlang: en\n---\n# Market report {day}\n\nUp." for day in days}
+    seeds = write_files(tmp_path / "seeds", texts)
+    build(seeds, tmp_path / "site", cache=False)
+    feed = ET.parse(tmp_path / "site" / "feed.xml").getroot()
+    titles = [entry.findtext(f"{ATOM}title") for entry in feed.findall(f"{ATOM}entry")]
+    assert titles == ["Market report 9", "Market report 7", "Market report 5"]
+    assert (tmp_path / "site" / "lang" / "en.xml").read_text(encoding="utf-8").count("<entry") == 3
 
 
 def test_feed_dates_with_time_zones_are_ordered_by_the_instant(stretch: Path) -> None:

@@ -97,7 +97,8 @@ def align_group(group: Group, documents: Mapping[str, Document]) -> tuple[Alignm
 
 
 def _names(document: Document) -> frozenset[str]:
-    return frozenset(anchor.token for anchor in anchors(document) if anchor.token.startswith("w:"))
+    found = document.features.anchors if document.features else anchors(document)
+    return frozenset(anchor.token for anchor in found if anchor.token.startswith("w:"))
 
 
 def _align(

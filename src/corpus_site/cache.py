@@ -34,7 +34,7 @@ _DB_NAME = "loaded.sqlite"
 _FORMAT = 1  # bump when what a key covers or how a record is stored changes
 _PACKAGE = "corpus_site"
 _PACKAGE_DIR = Path(__file__).resolve().parent
-_LOADER_MODULE = "loader"
+_LOADER_MODULE = "features"  # load_analysed: the loader plus the per-document analyses
 # A seed's bytes are read to key it; larger ones are left to the loader (which skips them unread).
 _MAX_KEYED_BYTES = 64 * 1024 * 1024
 _BUSY_MS = 30_000  # another build using the same cache holds the lock for at most its final write
@@ -83,7 +83,7 @@ def code_fingerprint() -> str:
 
 
 def _modules_loading_uses() -> set[str]:
-    """loader.py and every module of ours it imports, directly or not (read from the sources, not from sys.modules)."""
+    """features.py and every module of ours it imports, directly or not (read from the sources, not sys.modules)."""
     found: set[str] = set()
     todo = [_LOADER_MODULE]
     while todo:

@@ -17,7 +17,7 @@ from itertools import chain, combinations
 from corpus_site.dates import _MONTHS as MONTH_NAMES  # capitalised in English, lower case elsewhere: not names
 from corpus_site.dates import looks_like_dateline
 from corpus_site.loader import slugify
-from corpus_site.records import Document, Problem
+from corpus_site.records import Anchor, Document, Problem, Shingles
 
 # ---------------------------------------------------------------------------------------------------------------
 # What survives translation: anchors, length and sentences, measured the same way in every script.
@@ -116,15 +116,6 @@ def _sentence_initial(text: str, start: int) -> bool:
     while i >= 0 and (text[i].isspace() and text[i] != "\n" or text[i] in _SPACERS):
         i -= 1
     return i < 0 or text[i] in _SENTENCE_STARTS
-
-
-@dataclass(frozen=True, slots=True)
-class Anchor:
-    """A token that reads the same in any language, where it stands (0..1 through the text) and its weight."""
-
-    token: str
-    position: float
-    weight: float
 
 
 def anchors(document: Document) -> tuple[Anchor, ...]:
@@ -347,18 +338,28 @@ class _Profile:
     paragraphs: int
 
 
-def _profile(document: Document) -> _Profile:
+def translation_traits(document: Document) -> tuple[tuple[Anchor, ...], float, int, int]:
+    """What pair evidence reads from one document: (anchors, prose weight, sentences, paragraphs)."""
     blocks = content_blocks(document)
-    found = anchors(document)
+    length = sum(text_weight(text) for text, _ in blocks)
+    sentences = sum(text_weight(part) >= _SENTENCE_MIN for text, _ in blocks for part in split_sentences(text))
+    return anchors(document), length, sentences, len(blocks)
+
+
+def _profile(document: Document) -> _Profile:
+    known = document.features
+    found, length, sentences, paragraphs = (
+        (known.anchors, known.length, known.sentences, known.paragraphs) if known else translation_traits(document)
+    )
     return _Profile(
         id=document.id,
         source=document.source,
         lang=document.primary_lang.split("-")[0],
         anchors=found,
         counts=Counter(anchor.token for anchor in found),
-        length=sum(text_weight(text) for text, _ in blocks),
-        sentences=sum(text_weight(part) >= _SENTENCE_MIN for text, _ in blocks for part in split_sentences(text)),
-        paragraphs=len(blocks),
+        length=length,
+        sentences=sentences,
+        paragraphs=paragraphs,
     )
 
 
@@ -478,29 +479,10 @@ def _ordered_matches(
 # Groups.
 
 
-# Per document, its profile (and below, its shingles): a document equal to one of the last call's (same id, text,
-# blocks and tags) reuses them, so a rebuild in one process (serve) only works on what changed.
-_PROFILES: dict[Document, _Profile] = {}
-
-
-def _profiles(documents: Sequence[Document]) -> list[_Profile]:
-    global _PROFILES
-    known, found = _PROFILES, {}
-    result = []
-    for document in documents:
-        profile = known.get(document)
-        if profile is None:
-            profile = _profile(document)
-        found[document] = profile
-        result.append(profile)
-    _PROFILES = found
-    return result
-
-
 def find_groups(documents: Sequence[Document]) -> tuple[Group, ...]:
     """Groups of two or more versions: explicit metadata first, then automatic evidence among the rest."""
     explicit, claimed, originals = _explicit_groups(documents)
-    profiles = _profiles(documents)
+    profiles = [_profile(document) for document in documents]
     scorer = _Scorer(profiles)
     free = [
         profile
@@ -696,38 +678,27 @@ def _word_code(word: str) -> int:
     return zlib.crc32(word.encode())
 
 
-@dataclass(frozen=True, slots=True)
-class _Shingled:
-    id: str
-    sampled: frozenset[int]  # hashes 0 mod _SAMPLE
-    full: frozenset[int] | None  # every hash, for small documents
-
-
-def _shingled(document: Document) -> _Shingled | None:
+def shingle_traits(document: Document) -> Shingles | None:
+    """The shingles near-duplicates are found by; None for a text too short to compare."""
     found = shingles(document)
     if len(found) < _MIN_SHINGLES:
         return None
-    sampled = frozenset(h for h in found if h % _SAMPLE == 0)
-    return _Shingled(document.id, sampled, found if len(found) < _FULL_BELOW else None)
+    return Shingles(frozenset(h for h in found if h % _SAMPLE == 0), found if len(found) < _FULL_BELOW else None)
 
 
-_UNKNOWN = _Shingled("", frozenset(), None)  # not yet in the memo (None there means too short)
-_SHINGLED: dict[Document, _Shingled | None] = {}
+def _shingles_of(document: Document) -> Shingles | None:
+    return document.features.shingles if document.features else shingle_traits(document)
 
 
 def find_duplicates(documents: Sequence[Document]) -> dict[str, tuple[str, ...]]:
     """Each document with near-duplicates → their ids (source order); symmetric. Sampled shingles, exact Jaccard."""
-    global _SHINGLED
-    known, memo = _SHINGLED, {}
-    kept: list[_Shingled] = []
+    ids: list[str] = []
+    kept: list[Shingles] = []
     for document in sorted(documents, key=lambda d: d.source):
-        item = known.get(document, _UNKNOWN)
-        if item is _UNKNOWN:
-            item = _shingled(document)
-        memo[document] = item
+        item = _shingles_of(document)
         if item is not None:
+            ids.append(document.id)
             kept.append(item)
-    _SHINGLED = memo
     # Only shingles in 2.._DUPLICATE_DF documents make pairs; counting them first (in C) keeps the many unique
     # ones out of the Python loop below.
     df = Counter(chain.from_iterable(item.sampled for item in kept))
@@ -743,14 +714,14 @@ def find_duplicates(documents: Sequence[Document]) -> dict[str, tuple[str, ...]]
     for (i, j), count in sorted(hits.items()):
         # Texts sharing under a fifth of the smaller one's sampled shingles cannot reach the thresholds below.
         if count >= 0.2 * min(len(kept[i].sampled), len(kept[j].sampled)) and _near_duplicates(kept[i], kept[j]):
-            links[kept[i].id].append(kept[j].id)
-            links[kept[j].id].append(kept[i].id)
-    position = {item.id: index for index, item in enumerate(kept)}
+            links[ids[i]].append(ids[j])
+            links[ids[j]].append(ids[i])
+    position = {doc_id: index for index, doc_id in enumerate(ids)}
     return {doc_id: tuple(sorted(others, key=position.__getitem__)) for doc_id, others in sorted(links.items())}
 
 
-def _near_duplicates(a: _Shingled, b: _Shingled) -> bool:
-    left, right = (a.full, b.full) if a.full is not None and b.full is not None else (a.sampled, b.sampled)
+def _near_duplicates(a: Shingles, b: Shingles) -> bool:
+    left, right = (a.every, b.every) if a.every is not None and b.every is not None else (a.sampled, b.sampled)
     if not left or not right:
         return False
     common = len(left & right)

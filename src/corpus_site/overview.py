@@ -58,32 +58,23 @@ def content_words(text: str, lang: str) -> list[str]:
     return [word for word in words if len(word) > 2 and word not in stop]
 
 
-# Per document, its content words by block language: the last build's are reused by the next (serve).
-_WORDS: dict[Document, tuple[tuple[str, list[str]], ...]] = {}
-
-
-def _document_words(document: Document) -> tuple[tuple[str, list[str]], ...]:
+def document_words(document: Document) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The document's content words, by the language of the blocks they are in."""
     by_lang: dict[str, list[str]] = {}
     for block in document.blocks:
-        # Interned: the memo then holds one string per distinct word, not one per occurrence.
+        # Interned: each distinct word is then one string, which pickling (to and from workers and the cache) keeps.
         by_lang.setdefault(block.lang, []).extend(map(sys.intern, content_words(block.text, block.lang)))
-    return tuple(by_lang.items())
+    return tuple((lang, tuple(words)) for lang, words in by_lang.items())
 
 
 def charts(site: Site) -> tuple[Chart, ...]:
     """The overview's charts: languages, time, and frequent words per language."""
     result = [_language_chart(site), _time_chart(site)]
-    global _WORDS
-    known, found = _WORDS, {}
     counts: dict[str, Counter[str]] = {}
     for document in site.documents:
-        words = known.get(document)
-        if words is None:
-            words = _document_words(document)
-        found[document] = words
+        words = document.features.words if document.features else document_words(document)
         for lang, items in words:
             counts.setdefault(lang, Counter()).update(items)
-    _WORDS = found
     for language in site.languages:
         top = sorted(counts.get(language.code, Counter()).items(), key=lambda item: (-item[1], item[0]))[:TOP_WORDS]
         if top:

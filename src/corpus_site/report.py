@@ -131,26 +131,14 @@ def is_mojibake(text: str) -> bool:
     return bool(BADNESS_RE.search(text, start, end))
 
 
-# Per document, what the report found in it: the last build's answers are reused by the next (serve).
-_BAD_BLOCKS: dict[Document, tuple[str, ...]] = {}
-_SHORT_LINES: dict[Document, list[str]] = {}
-
-
-def _bad_blocks(documents: Iterable[Document]) -> list[tuple[Document, tuple[str, ...]]]:
-    global _BAD_BLOCKS
-    known, found, result = _BAD_BLOCKS, {}, []
-    for document in documents:
-        bad = known.get(document)
-        if bad is None:
-            bad = tuple(block.text for block in document.blocks if is_mojibake(block.text))
-        found[document] = bad
-        result.append((document, bad))
-    _BAD_BLOCKS = found
-    return result
+def mojibake_blocks(document: Document) -> tuple[str, ...]:
+    """The texts of the document's blocks that look mis-decoded."""
+    return tuple(block.text for block in document.blocks if is_mojibake(block.text))
 
 
 def _mojibake(documents: Iterable[Document]) -> Iterable[Finding]:
-    for document, bad in _bad_blocks(documents):
+    for document in documents:
+        bad = document.features.mojibake if document.features else mojibake_blocks(document)
         if bad:
             sample = " ".join(bad[0].split())[:60]
             yield _finding("mojibake", f"{len(bad)} block(s) look mis-decoded, e.g. “{sample}”", document)
@@ -181,23 +169,16 @@ def _date_anomalies(documents: Iterable[Document]) -> Iterable[Finding]:
             yield _finding("date", f"first seen ({meta.first_seen}) before published ({meta.published})", document)
 
 
-def _short_lines(document: Document) -> list[str]:
+def short_lines(document: Document) -> tuple[str, ...]:
+    """The document's lines of a few words, spaces collapsed: where boilerplate hides."""
     lines = (" ".join(line.split()) for block in document.blocks for line in block.text.split("\n"))
-    return [line for line in lines if 0 < len(line.split()) <= BOILERPLATE_MAX_WORDS]
-
-
-def _all_short_lines(documents: Iterable[Document]) -> dict[Document, list[str]]:
-    global _SHORT_LINES
-    known = _SHORT_LINES
-    _SHORT_LINES = {document: known.get(document) or _short_lines(document) for document in documents}
-    return _SHORT_LINES
+    return tuple(line for line in lines if 0 < len(line.split()) <= BOILERPLATE_MAX_WORDS)
 
 
 def _boilerplate(documents: list[Document] | tuple[Document, ...]) -> Iterable[Finding]:
-    short = _all_short_lines(documents)
-    seen_in = Counter(line.lower() for document in documents for line in set(short[document]))
-    for document in documents:
-        lines = short[document]
+    short = [document.features.short_lines if document.features else short_lines(document) for document in documents]
+    seen_in = Counter(line.lower() for lines in short for line in set(lines))
+    for document, lines in zip(documents, short, strict=True):
         within = Counter(line.lower() for line in lines)
         flagged = sorted(
             {line for line in lines if _FURNITURE.match(line) or seen_in[line.lower()] > 1 or within[line.lower()] > 1}

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from corpus_site.cache import LoadCache
-from corpus_site.loader import Loaded, SeedFile, load_seed
+from corpus_site.features import load_analysed
+from corpus_site.loader import Loaded, SeedFile
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total), as in build.py
 Load = Callable[[Iterable[SeedFile]], Iterator[Loaded]]
@@ -43,7 +44,7 @@ def chunk_size(count: int, workers: int) -> int:
 
 def load_chunk(seeds: Sequence[SeedFile]) -> list[Loaded]:
     """The unit of work sent to a worker: several seeds, so the work outweighs the messages."""
-    return [load_seed(seed) for seed in seeds]
+    return [load_analysed(seed) for seed in seeds]
 
 
 Shipped = tuple[SeedFile, dict[str, tuple[str, bytes]]]  # a seed and its files' (name, bytes) by SeedFile field
@@ -60,7 +61,7 @@ def load_shipped_chunk(items: Sequence[Shipped]) -> list[Loaded]:
             for field, (name, data) in files.items():
                 (here / name).write_bytes(data)
                 moved[field] = here / name
-            results.append(load_seed(dataclasses.replace(seed, **moved)))  # type: ignore[arg-type]
+            results.append(load_analysed(dataclasses.replace(seed, **moved)))  # type: ignore[arg-type]
     return results
 
 
@@ -136,7 +137,7 @@ def load_all(
         return
     jobs = jobs or default_jobs()
     if jobs <= 1 or len(seeds) < SERIAL_BELOW:
-        yield from map(load_seed, seeds)
+        yield from map(load_analysed, seeds)
         return
     with _process_pool(jobs) as pool:
         yield from run_on(pool, seeds, jobs)

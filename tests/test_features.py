@@ -1,0 +1,50 @@
+"""features.py: the per-document half of the corpus analyses, worked out where seeds are loaded and cached with them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from corpus_site.build import build
+from corpus_site.features import load_analysed
+from corpus_site.loader import load_corpus
+from corpus_site.overview import charts
+from corpus_site.report import health
+from corpus_site.site import build_site
+from helpers import SEEDS
+
+
+def seeds_with_a_duplicate_and_mojibake(folder: Path) -> Path:
+    shutil.copytree(SEEDS, folder)
+    first = sorted(folder.iterdir())[0]
+    (folder / "copy-of-first.txt").write_bytes(first.read_bytes() + b"\nShared by a reader.\n")
+    (folder / "mis-decoded.txt").write_text(
+        "CafÃ© crÃ¨me and Ã©clairs were served at the seminar on Tuesday morning.\n", encoding="utf-8"
+    )
+    return folder
+
+
+def test_the_analyses_find_the_same_from_features_as_from_the_texts(tmp_path: Path) -> None:
+    seeds = seeds_with_a_duplicate_and_mojibake(tmp_path / "seeds")
+    from_texts = build_site(load_corpus(seeds))
+    from_features = build_site(load_corpus(seeds, lambda found: map(load_analysed, found)))
+    assert all(document.features is None for document in from_texts.documents)
+    assert all(document.features is not None for document in from_features.documents)
+    assert from_features.groups == from_texts.groups
+    assert len(from_features.groups) >= 2  # the seeds' two translation pairs
+    assert from_features.duplicates == from_texts.duplicates
+    assert "copy-of-first" in from_features.duplicates
+    assert from_features.alignments == from_texts.alignments
+    assert charts(from_features) == charts(from_texts)
+    found = health(from_features)
+    assert found == health(from_texts)
+    assert dict(found.counts())["Suspected mojibake"] == 1
+    assert dict(found.counts())["Near-duplicates"] == 2
+
+
+def test_documents_from_the_cache_carry_their_features(tmp_path: Path) -> None:
+    seeds = seeds_with_a_duplicate_and_mojibake(tmp_path / "seeds")
+    build(seeds, tmp_path / "site", jobs=1)
+    again = build(seeds, tmp_path / "again", jobs=1)
+    assert again.from_cache == len(again.corpus.documents) == 7
+    assert all(document.features is not None for document in again.corpus.documents)
