@@ -8,6 +8,7 @@ import posixpath
 import re
 import unicodedata
 import zlib
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -683,7 +684,15 @@ def shingle_traits(document: Document) -> Shingles | None:
     found = shingles(document)
     if len(found) < _MIN_SHINGLES:
         return None
-    return Shingles(frozenset(h for h in found if h % _SAMPLE == 0), found if len(found) < _FULL_BELOW else None)
+    return Shingles(_packed(h for h in found if h % _SAMPLE == 0), _packed(found) if len(found) < _FULL_BELOW else None)
+
+
+def _packed(hashes: Iterable[int]) -> bytes:
+    return array("q", sorted(hashes)).tobytes()
+
+
+def _unpacked(packed: bytes) -> frozenset[int]:
+    return frozenset(memoryview(packed).cast("q"))
 
 
 def _shingles_of(document: Document) -> Shingles | None:
@@ -699,13 +708,14 @@ def find_duplicates(documents: Sequence[Document]) -> dict[str, tuple[str, ...]]
         if item is not None:
             ids.append(document.id)
             kept.append(item)
+    sampled = [memoryview(item.sampled).cast("q") for item in kept]
     # Only shingles in 2.._DUPLICATE_DF documents make pairs; counting them first (in C) keeps the many unique
     # ones out of the Python loop below.
-    df = Counter(chain.from_iterable(item.sampled for item in kept))
+    df = Counter(chain.from_iterable(sampled))
     useful = frozenset(value for value, count in df.items() if 2 <= count <= _DUPLICATE_DF)
     postings: dict[int, list[int]] = defaultdict(list)
-    for index, item in enumerate(kept):
-        for value in item.sampled & useful:
+    for index, values in enumerate(sampled):
+        for value in useful.intersection(values):
             postings[value].append(index)
     hits: Counter[tuple[int, int]] = Counter()
     for indices in postings.values():
@@ -713,7 +723,7 @@ def find_duplicates(documents: Sequence[Document]) -> dict[str, tuple[str, ...]]
     links: dict[str, list[str]] = defaultdict(list)
     for (i, j), count in sorted(hits.items()):
         # Texts sharing under a fifth of the smaller one's sampled shingles cannot reach the thresholds below.
-        if count >= 0.2 * min(len(kept[i].sampled), len(kept[j].sampled)) and _near_duplicates(kept[i], kept[j]):
+        if count >= 0.2 * min(len(sampled[i]), len(sampled[j])) and _near_duplicates(kept[i], kept[j]):
             links[ids[i]].append(ids[j])
             links[ids[j]].append(ids[i])
     position = {doc_id: index for index, doc_id in enumerate(ids)}
@@ -721,7 +731,8 @@ def find_duplicates(documents: Sequence[Document]) -> dict[str, tuple[str, ...]]
 
 
 def _near_duplicates(a: Shingles, b: Shingles) -> bool:
-    left, right = (a.every, b.every) if a.every is not None and b.every is not None else (a.sampled, b.sampled)
+    both = (a.every, b.every) if a.every is not None and b.every is not None else (a.sampled, b.sampled)
+    left, right = map(_unpacked, both)
     if not left or not right:
         return False
     common = len(left & right)

@@ -72,10 +72,14 @@ class Anchor(_Record):
 
 @dataclass(frozen=True, slots=True)
 class Shingles(_Record):
-    """A document's word 5-grams, hashed, for finding near-duplicates."""
+    """A document's word 5-grams, hashed, for finding near-duplicates.
 
-    sampled: frozenset[int]  # the hashes that are 0 modulo a fixed sample rate
-    every: frozenset[int] | None  # all of them, for small documents
+    The hashes are packed as sorted native 64-bit integers (array "q"): a tenth of the memory of a
+    set of Python ints, which matters with 10,000 documents held at once.
+    """
+
+    sampled: bytes  # the hashes that are 0 modulo a fixed sample rate
+    every: bytes | None  # all of them, for small documents
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +95,7 @@ class Features(_Record):
     sentences: int  # groups
     paragraphs: int  # groups
     shingles: Shingles | None  # groups: None when too short to compare
-    words: tuple[tuple[str, tuple[str, ...]], ...]  # overview: content words by block language
+    words: tuple[tuple[str, str], ...]  # overview: content words by block language, space-separated (compact)
     mojibake: tuple[str, ...]  # report: texts of blocks that look mis-decoded
     short_lines: tuple[str, ...]  # report: lines of a few words, boilerplate candidates
 
