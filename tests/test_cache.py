@@ -409,3 +409,19 @@ def test_what_was_loaded_before_ctrl_c_is_kept(tmp_path: Path) -> None:
         assert isinstance(load_cache, LoadCache)
         load_corpus(seeds, loading(jobs=1, cache=load_cache))
         assert load_cache.hits == 10  # two tasks of five seeds each
+
+
+def test_records_reach_the_disk_while_loading_not_only_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache_module, "_WRITE_EVERY", 4)
+    seeds = write_corpus(tmp_path, count=10)
+    folder = tmp_path / "cache"
+    with open_cache(folder, seeds) as load_cache:
+        load_corpus(seeds, loading(jobs=1, cache=load_cache))
+        assert records_in(folder) == 8  # two batches of four; the last two wait for the build's commit
+    assert records_in(folder) == 10
+    with open_cache(folder, seeds) as load_cache:
+        assert isinstance(load_cache, LoadCache)
+        load_corpus(seeds, loading(jobs=1, cache=load_cache))
+        assert load_cache.hits == 10

@@ -147,7 +147,7 @@ class HeldFuture(Future[Any]):
 def test_results_keep_the_seed_order_whatever_order_tasks_finish_in(corpus: Path) -> None:
     seeds, _, _ = discover(corpus)
     executor = BackwardsExecutor()
-    loaded = list(run_on(executor, seeds, workers=2))
+    loaded = [record for record, _ in run_on(executor, seeds, workers=2)]
     assert len(executor.order) > 1
     assert executor.order == sorted(executor.order, reverse=True)
     assert loaded == [load_seed(seed) for seed in seeds]
@@ -156,7 +156,7 @@ def test_results_keep_the_seed_order_whatever_order_tasks_finish_in(corpus: Path
 def test_threads_and_shipped_bytes_give_the_same_records(corpus: Path) -> None:
     seeds, _, _ = discover(corpus)
     with ThreadPoolExecutor(3) as pool:
-        shipped = list(run_on(pool, seeds, workers=3, ship=True))
+        shipped = [record for record, _ in run_on(pool, seeds, workers=3, ship=True)]
     assert shipped == [load_seed(seed) for seed in seeds]
     assert any(seed.sidecar for seed in seeds)
 

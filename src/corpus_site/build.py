@@ -8,7 +8,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
+from jinja2 import Environment, TemplateError, TemplateNotFound, TemplateSyntaxError
 
 from corpus_site import report
 from corpus_site.cache import (
@@ -27,9 +27,9 @@ from corpus_site.records import Corpus
 from corpus_site.render import environment, render_site
 from corpus_site.report import Health
 from corpus_site.search import PAGEFIND_DIR, SEARCH_DATA, SearchIndexError, search_index_files, search_pages
-from corpus_site.site import build_site
+from corpus_site.site import Site, build_site
 from corpus_site.workers import loading
-from corpus_site.writer import OutputError, WriteStats, check_output, write_site
+from corpus_site.writer import OutputError, StagedSite, WriteStats, check_output, staged_site
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -133,30 +133,21 @@ def build(
             progress("render", done, total)
 
     try:
-        files = render_site(site, env, rendered, base_url=base_url, health=health)
-        files.update(search_pages(site, env, base_url=base_url))
-    except TemplateSyntaxError as error:
-        raise BuildError(f"{error.filename or error.name}:{error.lineno}: template error: {error.message}") from None
-    except Exception as error:  # only errors raised inside a template become a BuildError
-        where = _template_location(error)
-        if not isinstance(error, TemplateError) and not (where and templates and _inside(where[0], templates)):
-            raise
-        message = f"template {error.name!r} not found" if isinstance(error, TemplateNotFound) else str(error)
-        place = f"{where[0]}:{where[1]}: " if where else ""
-        raise BuildError(f"{place}template error: {message}; check your --templates overrides") from None
-    files.update(static_files([path for path in (templates and templates / "static", data_dir("static")) if path]))
-    timings.append(("structure and render", time.perf_counter() - started - sum(seconds for _, seconds in timings)))
-    try:
-        if search_index:
-            groups = {member: group.id for group in site.groups for member in group.members}
-            files.update(search_index_files(site, groups, previous=out))
-        else:  # serve: the pages first, keeping the last index; a second build brings the index up to date
-            files.update(_previous_search_index(out))
+        # Each page goes to the staging folder as soon as it is rendered: the site is never all in memory.
+        with staged_site(out) as stage:
+            _render_into(stage, site, env, rendered, templates=templates, base_url=base_url, health=health)
+            timings.append(("structure, render and write", _since(started, timings)))
+            if search_index:
+                groups = {member: group.id for group in site.groups for member in group.members}
+                index = search_index_files(site, groups, previous=out)
+            else:  # serve: the pages first, keeping the last index; a second build brings the index up to date
+                index = _previous_search_index(out)
+            for path in sorted(index):
+                stage.add(path, index.pop(path))
+            timings.append(("search index", _since(started, timings)))
+            stats = stage.finish()
     except SearchIndexError as error:
         raise BuildError(str(error)) from None
-    timings.append(("search index", time.perf_counter() - started - sum(seconds for _, seconds in timings)))
-    try:
-        stats = write_site(out, files)
     except OutputError as error:
         raise BuildError(str(error)) from None
     except OSError as error:
@@ -177,8 +168,43 @@ def build(
         from_cache=from_cache,
         pages_kept=memo.kept if memo else 0,
         health=health,
-        timings=(*timings, ("write", time.perf_counter() - started - sum(seconds for _, seconds in timings))),
+        timings=(*timings, ("swap in", _since(started, timings))),
     )
+
+
+def _since(started: float, timings: list[tuple[str, float]]) -> float:
+    """Seconds since the last stage in `timings` ended."""
+    return time.perf_counter() - started - sum(seconds for _, seconds in timings)
+
+
+def _render_into(
+    stage: StagedSite,
+    site: Site,
+    env: Environment,
+    rendered: Callable[[int], None],
+    *,
+    templates: Path | None,
+    base_url: str | None,
+    health: Health,
+) -> None:
+    """Every page, export and static file of the site into `stage`; errors raised in a template become a BuildError."""
+    try:
+        for path, content in render_site(site, env, rendered, base_url=base_url, health=health):
+            stage.add(path, content)
+        for path, content in search_pages(site, env, base_url=base_url).items():
+            stage.add(path, content)
+    except TemplateSyntaxError as error:
+        raise BuildError(f"{error.filename or error.name}:{error.lineno}: template error: {error.message}") from None
+    except Exception as error:  # only errors raised inside a template become a BuildError
+        where = _template_location(error)
+        if not isinstance(error, TemplateError) and not (where and templates and _inside(where[0], templates)):
+            raise
+        message = f"template {error.name!r} not found" if isinstance(error, TemplateNotFound) else str(error)
+        place = f"{where[0]}:{where[1]}: " if where else ""
+        raise BuildError(f"{place}template error: {message}; check your --templates overrides") from None
+    static_dirs = [path for path in (templates and templates / "static", data_dir("static")) if path]
+    for path, content in static_files(static_dirs).items():
+        stage.add(path, content)
 
 
 _NOT_IN_OUTPUT = {"progress", "jobs", "executor", "cache_dir", "cache"}  # change how build() works, not what it makes

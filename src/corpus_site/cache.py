@@ -170,6 +170,9 @@ def seed_key(seed: SeedFile, options: str = "") -> str | None:
     return digest.hexdigest()
 
 
+_WRITE_EVERY = 256  # records held in memory before they are written to the cache
+
+
 class LoadCache:
     """Loaded records by key, in one SQLite file: atomic commits survive interruption, and it is safe to delete."""
 
@@ -182,7 +185,8 @@ class LoadCache:
         self._used: set[str] = set()
         self.keys: list[str | None] = []  # of the last lookup, in the seeds' order
         self.documents: dict[int, tuple[object, str]] = {}  # id(document) → (document, key), for PageMemo
-        self._fresh: dict[str, bytes] = {}
+        self._fresh: dict[str, bytes] = {}  # stored, not yet written
+        self._stored: set[str] = set()
         self._db = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
@@ -249,10 +253,30 @@ class LoadCache:
                     found[key] = record
         return found
 
-    def store(self, key: str, record: Loaded) -> None:
-        """Keep `record` for the next build (written by `commit`)."""
-        self._fresh[key] = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+    def store(self, key: str, record: Loaded, pickled: bytes | None = None) -> None:
+        """Keep `record` (already pickled, when a worker did it) for the next build."""
+        self._fresh[key] = pickled or pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+        self._stored.add(key)
         self._used.add(key)
+        if len(self._fresh) >= _WRITE_EVERY:
+            self._write_fresh()
+
+    def _write_fresh(self) -> None:
+        """Write the records stored so far, as used by this seeds folder, in a transaction of their own.
+
+        A record's key names its content, so one written before the build ends is never wrong, only
+        perhaps unused; memory no longer grows with the records of a whole first build.
+        """
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?)", self._fresh.items())
+            db.executemany("INSERT OR IGNORE INTO uses VALUES (?, ?)", ((self.scope, key) for key in self._fresh))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._fresh.clear()
 
     def commit(self, *, prune: bool = True) -> None:
         """Write the new records and (when `prune`) forget what this seeds folder no longer uses, in one transaction."""
@@ -263,7 +287,7 @@ class LoadCache:
             db.execute("CREATE TEMP TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY)")
             db.execute("DELETE FROM used")
             db.executemany(
-                "INSERT OR IGNORE INTO used VALUES (?)", ((key,) for key in (self._used if prune else self._fresh))
+                "INSERT OR IGNORE INTO used VALUES (?)", ((key,) for key in (self._used if prune else self._stored))
             )
             if prune:
                 db.execute("DELETE FROM uses WHERE scope = ? AND key NOT IN (SELECT key FROM used)", (self.scope,))

@@ -1,4 +1,4 @@
-"""Site structure → {relative path: bytes} through Jinja; never writes to disk."""
+"""Site structure → (relative path, bytes) pairs through Jinja; never writes to disk."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from corpus_site.markup import is_safe_link
 from corpus_site.records import Block, Document
 from corpus_site.site import Site, doc_url, lang_url, language_name, parallel_url
 
-Output = dict[str, bytes]
 UI_LANG = "en"  # the language of the labels and navigation our templates write
 _FIRST_TAG = re.compile(r"^<([a-z][a-z0-9]*)")
 
@@ -83,21 +82,20 @@ def render_site(
     *,
     base_url: str | None = None,
     health: report.Health | None = None,
-) -> Output:
-    """Every page of the site, plus the machine-readable exports and feeds."""
-    output: Output = {}
-    output.update(_pages(site, env, progress, base_url, health or report.health(site)))
+) -> Iterator[tuple[str, bytes]]:
+    """Every page of the site, plus the machine-readable exports and feeds, one file at a time."""
+    yield from _pages(site, env, progress, base_url, health or report.health(site))
     group_of = site.group_of()
     entries = [_document_entry(document, group_of.get(document.id), site.duplicates) for document in site.documents]
-    output["corpus.json"] = corpus_json(site, entries)
-    output["corpus.jsonl"] = publish.corpus_jsonl(entries)
-    output.update(publish.feed_files(site, base_url))
-    output["alignments.jsonl"] = alignments_jsonl(site.alignments)
-    output["alignments.tmx"] = tmx(site.alignments)
+    yield "corpus.json", corpus_json(site, entries)
+    yield "corpus.jsonl", publish.corpus_jsonl(entries)
+    del entries
+    yield from publish.feed_files(site, base_url).items()
+    yield "alignments.jsonl", alignments_jsonl(site.alignments)
+    yield "alignments.tmx", tmx(site.alignments)
     if base_url:
-        output["sitemap.xml"] = publish.sitemap(site, base_url, alternates=site.alternates())
-        output["robots.txt"] = publish.robots(base_url)
-    return output
+        yield "sitemap.xml", publish.sitemap(site, base_url, alternates=site.alternates())
+        yield "robots.txt", publish.robots(base_url)
 
 
 def _pages(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import pickle
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -42,17 +43,25 @@ def chunk_size(count: int, workers: int) -> int:
     return max(1, min(_MAX_CHUNK, -(-count // (max(1, workers) * _CHUNKS_PER_WORKER))))
 
 
-def load_chunk(seeds: Sequence[SeedFile]) -> list[Loaded]:
-    """The unit of work sent to a worker: several seeds, so the work outweighs the messages."""
-    return [load_analysed(seed) for seed in seeds]
+def load_chunk(seeds: Sequence[SeedFile]) -> list[bytes]:
+    """The unit of work sent to a worker: several seeds, so the work outweighs the messages.
+
+    Each record comes back pickled by the worker: the content cache stores those very bytes, so the
+    main process only unpickles them, instead of unpickling and pickling again.
+    """
+    return [_pickled(load_analysed(seed)) for seed in seeds]
+
+
+def _pickled(loaded: Loaded) -> bytes:
+    return pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 Shipped = tuple[SeedFile, dict[str, tuple[str, bytes]]]  # a seed and its files' (name, bytes) by SeedFile field
 
 
-def load_shipped_chunk(items: Sequence[Shipped]) -> list[Loaded]:
+def load_shipped_chunk(items: Sequence[Shipped]) -> list[bytes]:
     """load_chunk for workers that cannot see our disk: each seed's files travel with it, under their own names."""
-    results: list[Loaded] = []
+    results: list[bytes] = []
     with tempfile.TemporaryDirectory(prefix="corpus-site-") as folder:
         for number, (seed, files) in enumerate(items):
             here = Path(folder, str(number))
@@ -61,7 +70,7 @@ def load_shipped_chunk(items: Sequence[Shipped]) -> list[Loaded]:
             for field, (name, data) in files.items():
                 (here / name).write_bytes(data)
                 moved[field] = here / name
-            results.append(load_analysed(dataclasses.replace(seed, **moved)))  # type: ignore[arg-type]
+            results.append(_pickled(load_analysed(dataclasses.replace(seed, **moved))))  # type: ignore[arg-type]
     return results
 
 
@@ -78,11 +87,13 @@ def _ship(seed: SeedFile) -> Shipped | None:
     return seed, files
 
 
-def run_on(executor: Executor, seeds: Sequence[SeedFile], workers: int, *, ship: bool = False) -> Iterator[Loaded]:
-    """Load `seeds` on `executor` in chunks; results come in the order of `seeds`, whatever order they finish in."""
+def run_on(
+    executor: Executor, seeds: Sequence[SeedFile], workers: int, *, ship: bool = False
+) -> Iterator[tuple[Loaded, bytes]]:
+    """Load `seeds` on `executor` in chunks: (record, its pickle) in the order of `seeds`, whatever order tasks end."""
     size = chunk_size(len(seeds), workers)
-    futures: list[Future[list[Loaded]]] = []
-    local: dict[int, list[Loaded]] = {}
+    futures: list[Future[list[bytes]]] = []
+    local: dict[int, list[bytes]] = {}
     for start in range(0, len(seeds), size):
         chunk = seeds[start : start + size]
         if ship:
@@ -96,7 +107,8 @@ def run_on(executor: Executor, seeds: Sequence[SeedFile], workers: int, *, ship:
             futures.append(executor.submit(load_chunk, chunk))
     try:
         for index, future in enumerate(futures):
-            yield from local[index] if index in local else future.result()
+            for pickled in local[index] if index in local else future.result():
+                yield pickle.loads(pickled), pickled
     finally:
         for future in futures:
             future.cancel()
@@ -130,14 +142,15 @@ def load_all(
     executor: Executor | None = None,
     workers: int | None = None,
     ship: bool = False,
-) -> Iterator[Loaded]:
-    """Every seed loaded, in order: here when there are few or jobs is 1, else on `executor` or our own process pool."""
+) -> Iterator[tuple[Loaded, bytes | None]]:
+    """Every seed loaded, in order, with its pickle where a worker made one: here when there are few or jobs is 1,
+    else on `executor` or our own process pool."""
     if executor is not None:
         yield from run_on(executor, seeds, workers or worker_count(executor) or jobs or default_jobs(), ship=ship)
         return
     jobs = jobs or default_jobs()
     if jobs <= 1 or len(seeds) < SERIAL_BELOW:
-        yield from map(load_analysed, seeds)
+        yield from ((load_analysed(seed), None) for seed in seeds)
         return
     with _process_pool(jobs) as pool:
         yield from run_on(pool, seeds, jobs)
@@ -164,7 +177,7 @@ def loading(
         if progress and done:
             progress("load", done, total)
         todo = [seeds[index] for index in missing]
-        for index, loaded in zip(
+        for index, (loaded, pickled) in zip(
             missing, load_all(todo, jobs=jobs, executor=executor, workers=workers, ship=ship), strict=True
         ):
             results[index] = loaded
@@ -172,7 +185,7 @@ def loading(
             # Kept only if the files still hold what the key was made from: one edited while it was
             # being loaded may have been read in its new state, which the old key must not return.
             if cache and key and cache.key(seeds[index]) == key:
-                cache.store(key, loaded)
+                cache.store(key, loaded, pickled)
             done += 1
             if progress:
                 progress("load", done, total)

@@ -1,4 +1,4 @@
-"""{path: bytes} → the output folder, swapped in whole so a failed build leaves the old site."""
+"""Files of the site → the output folder, swapped in whole so a failed build leaves the old site."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import ctypes.util
 import json
 import os
 import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,57 +48,80 @@ def check_output(out: Path, seeds: Path) -> None:
         )
 
 
-def write_site(out: Path, files: dict[str, bytes]) -> WriteStats:
-    """Write `files` into a staging folder beside `out`, then swap it in."""
-    if out.is_symlink():  # swap the folder the link points to; the user's link stays
-        out = out.resolve()
-    staging = out.parent / f".{out.name}.corpus-site-new"
-    for relative in files:
+class StagedSite:
+    """The output being written: files go into a staging folder beside OUT as they are made, so a site never
+    has to fit in memory at once; `finish` swaps the folder in whole."""
+
+    def __init__(self, out: Path) -> None:
+        if out.is_symlink():  # swap the folder the link points to; the user's link stays
+            out = out.resolve()
+        self.out = out
+        self.staging = out.parent / f".{out.name}.corpus-site-new"
+        self.previous = _manifest(out)
+        _remove_stale_staging(self.staging)
+        self.staging.mkdir(parents=True)
+        (self.staging / _STAGING_MARK).touch()
+        self.old = _scan(out) if out.is_dir() else {}
+        self.names: set[str] = set()
+        self.made: set[str] = set()
+        self.written = self.unchanged = 0
+
+    def add(self, relative: str, content: bytes) -> None:
+        """Write one file of the site (an identical one of the last site is hard-linked instead)."""
         _refuse_escape(relative)
-    previous = _manifest(out)
-    _refuse_replacing_user_files(out, previous, files)
-    _remove_stale_staging(staging)
-    staging.mkdir(parents=True)
-    (staging / _STAGING_MARK).touch()
-    written = unchanged = 0
+        if relative in self.names:
+            # Writing again could write through a hard link into the site being replaced.
+            raise ValueError(f"{relative!r} was already written")
+        if self.old and relative not in self.previous and os.path.lexists(self.out / relative):
+            raise OutputError(  # someone put it there: we do not overwrite what we did not write
+                f"{self.out / relative} was not written by corpus-site and this build would replace it; "
+                "move it out of the output folder and build again"
+            )
+        self.names.add(relative)
+        target = os.path.join(self.staging, relative)
+        folder = os.path.dirname(target)
+        if folder not in self.made:
+            os.makedirs(folder, exist_ok=True)
+            self.made.add(folder)
+        if _reuse_if_same(self.old.get(relative), target, content):
+            self.unchanged += 1
+            return
+        with open(target, "wb") as handle:
+            handle.write(content)
+        self.written += 1
+
+    def finish(self) -> WriteStats:
+        """Carry the user's own files over, then swap the staging folder in for OUT."""
+        kept = _carry_user_files(self.old, self.staging, self.previous, self.names, self.made)
+        manifest = {"generator": "corpus-site", "files": sorted(self.names)}
+        (self.staging / MANIFEST).write_text(json.dumps(manifest, indent=0) + "\n", encoding="utf-8")
+        (self.staging / _STAGING_MARK).unlink()
+        _swap_in(self.staging, self.out)
+        return WriteStats(self.written, self.unchanged, tuple(kept))
+
+    def abandon(self) -> None:
+        """Remove the staging folder; OUT stays as it was."""
+        if self.staging.exists():
+            _remove_ours(self.staging)
+
+
+@contextmanager
+def staged_site(out: Path) -> Iterator[StagedSite]:
+    """A StagedSite for `out`, removed again if the build fails before `finish`."""
+    stage = StagedSite(out)
     try:
-        old = _scan(out) if out.is_dir() else {}
-        made: set[str] = set()
-        for relative in sorted(files):
-            content = files[relative]
-            target = os.path.join(staging, relative)
-            folder = os.path.dirname(target)
-            if folder not in made:
-                os.makedirs(folder, exist_ok=True)
-                made.add(folder)
-            if _reuse_if_same(old.get(relative), target, content):
-                unchanged += 1
-                continue
-            with open(target, "wb") as handle:
-                handle.write(content)
-            written += 1
-        kept = _carry_user_files(old, staging, previous, files, made)
-        manifest = {"generator": "corpus-site", "files": sorted(files)}
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=0) + "\n", encoding="utf-8")
+        yield stage
     except BaseException:
-        _remove_ours(staging)
+        stage.abandon()
         raise
-    (staging / _STAGING_MARK).unlink()
-    _swap_in(staging, out)
-    return WriteStats(written, unchanged, tuple(kept))
 
 
-def _refuse_replacing_user_files(out: Path, previous: set[str], files: dict[str, bytes]) -> None:
-    """A file someone put into OUT where this build now writes one of ours is theirs: we do not overwrite it."""
-    if not out.is_dir():
-        return
-    theirs = [name for name in sorted(files) if name not in previous and os.path.lexists(out / name)]
-    if theirs:
-        more = f" (and {len(theirs) - 1} more)" if len(theirs) > 1 else ""
-        raise OutputError(
-            f"{out / theirs[0]}{more} was not written by corpus-site and this build would replace it; "
-            "move it out of the output folder and build again"
-        )
+def write_site(out: Path, files: Mapping[str, bytes]) -> WriteStats:
+    """Write `files` into a staging folder beside `out`, then swap it in."""
+    with staged_site(out) as stage:
+        for relative in sorted(files):
+            stage.add(relative, files[relative])
+        return stage.finish()
 
 
 def _refuse_escape(relative: str) -> None:
@@ -177,7 +202,7 @@ def _reuse_if_same(old: os.DirEntry[str] | None, target: str, content: bytes) ->
 
 
 def _carry_user_files(
-    old: dict[str, os.DirEntry[str]], staging: Path, previous: set[str], files: dict[str, bytes], made: set[str]
+    old: dict[str, os.DirEntry[str]], staging: Path, previous: set[str], files: set[str], made: set[str]
 ) -> list[str]:
     """Files someone added to the output folder stay there: we only replace what we wrote."""
     kept = sorted(
