@@ -108,7 +108,9 @@ class _Judgement:
 
 def tag_blocks(texts: Sequence[str], declared: str | None = None) -> tuple[str, ...]:
     """One BCP 47 code per block of one document, in order."""
-    judged = [_judge(_clean(text)) for text in texts]
+    cleaned = [_clean(text) for text in texts]
+    _detect_all([pending for text in cleaned if isinstance(pending := _before_detection(text), _Pending)])
+    judged = [_judge(text) for text in cleaned]
     settled: list[str | None] = [j.lang if j.confident else None for j in judged]
     _lean_on_document(judged, settled)
     # A declared language is the author's word for every block it could be written in: blocks of its
@@ -303,9 +305,33 @@ def _script(cleaned: str) -> tuple[str, Counter[str], int]:
     return script, counts, weight
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A block langdetect must judge: its sample among the languages of its script."""
+
+    sample: str
+    script: str
+    weight: int
+    confident: bool
+
+
 @lru_cache(maxsize=16384)  # language_shares judges the blocks tag_blocks has just judged
 def _judge(cleaned: str) -> _Judgement:
     """What one block's voting characters say: its main script and language."""
+    found = _before_detection(cleaned)
+    if isinstance(found, _Judgement):
+        return found
+    candidates = _detect(found.sample, found.script)
+    preferred = _PREFERRED.get(found.script)
+    lang = candidates[0][0] if candidates else preferred or UNDETERMINED
+    if preferred and candidates and candidates[0][1] < _UNSURE:
+        lang = preferred
+    return _Judgement(lang, found.script, found.weight, found.confident and lang != UNDETERMINED, candidates)
+
+
+@lru_cache(maxsize=16384)  # asked before a document's blocks are detected together, then again by _judge
+def _before_detection(cleaned: str) -> _Judgement | _Pending:
+    """A block's judgement where its script settles it, else what langdetect is to be asked."""
     script, counts, weight = _script(cleaned)
     if not script:
         return _Judgement(UNDETERMINED, "", weight, False)
@@ -318,11 +344,7 @@ def _judge(cleaned: str) -> _Judgement:
         return _Judgement(preferred, script, weight, False)
     # Only the main script's letters go to langdetect: a Chinese name must not sway an English verdict.
     sample = " ".join(cleaned[: 4 * _SAMPLE].translate(_OF_SCRIPT[script]).split())
-    candidates = _detect(sample[:_SAMPLE], script)
-    lang = candidates[0][0] if candidates else preferred or UNDETERMINED
-    if preferred and candidates and candidates[0][1] < _UNSURE:
-        lang = preferred
-    return _Judgement(lang, script, weight, confident and lang != UNDETERMINED, candidates)
+    return _Pending(sample[:_SAMPLE], script, weight, confident)
 
 
 class _Profiles:
@@ -362,7 +384,7 @@ _CONVERGED = 0.99999
 _CHECK_EVERY, _MOST_DRAWS = 5, 1001
 # Draws made for all trials at once, in rounds: half of the samples converge within 36 draws, nearly all
 # within 151, a few near-ties need langdetect's limit.
-_ROUNDS = (41, 161, _MOST_DRAWS)
+_ROUNDS = (41, 161, _MOST_DRAWS)  # each one more than a multiple of _CHECK_EVERY: a round ends on a check
 _KEPT = 0.1  # candidates below this probability are left out, as langdetect does
 # The random draws are fixed once: like langdetect reseeding before every text, each text sees the
 # same sequence, so a text's tags never depend on what was detected before it.
@@ -370,39 +392,88 @@ _DRAWS = np.random.default_rng(0).random((_TRIALS, _MOST_DRAWS))
 _SMOOTHING = ((_ALPHA + np.random.default_rng(1).standard_normal(_TRIALS) * _ALPHA_WIDTH) / _BASE_FREQ)[:, None, None]
 
 
-@lru_cache(maxsize=16384)
-def _detect(sample: str, script: str) -> tuple[tuple[str, float], ...]:
-    """langdetect's candidates for `sample` among the languages of `script`, best first.
+Candidates = tuple[tuple[str, float], ...]
+_DETECTED: dict[tuple[str, str], Candidates] = {}  # (sample, script) → candidates: one detection per distinct text
+_DETECTED_MAX = 16384
 
-    langdetect's algorithm, run as array operations: its seven trials go side by side, and each
-    trial's running product of n-gram probabilities is a cumulative sum of logarithms.
+
+def _detect(sample: str, script: str) -> Candidates:
+    """langdetect's candidates for `sample` among the languages of `script`, best first."""
+    found = _DETECTED.get((sample, script))
+    if found is None:
+        found = _detect_batch([sample], script)[0]
+        _remember(sample, script, found)
+    return found
+
+
+def _detect_all(pending: Sequence[_Pending]) -> None:
+    """Detect the blocks not detected before, all of a script at once (array operations cost per call)."""
+    by_script: dict[str, list[str]] = {}
+    for item in pending:
+        if (item.sample, item.script) not in _DETECTED:
+            by_script.setdefault(item.script, []).append(item.sample)
+    for script, samples in sorted(by_script.items()):
+        unique = list(dict.fromkeys(samples))
+        for sample, found in zip(unique, _detect_batch(unique, script), strict=True):
+            _remember(sample, script, found)
+
+
+def _remember(sample: str, script: str, found: Candidates) -> None:
+    if len(_DETECTED) >= _DETECTED_MAX:
+        _DETECTED.clear()
+    _DETECTED[(sample, script)] = found
+
+
+def _detect_batch(samples: Sequence[str], script: str) -> list[Candidates]:
+    """langdetect's algorithm for several samples, run as array operations.
+
+    Its seven trials go side by side, each trial's running product of n-gram probabilities is a
+    cumulative sum of logarithms, and the samples of a document go through together. A sample's
+    result does not depend on the others in its batch.
     """
     profiles = _profiles_of(script)
-    rows = _known_ngram_rows(_langdetect_text(sample), profiles.row)
-    if not rows.size:
-        return ()
-    for draws in _ROUNDS:  # a round repeats the last one's draws and adds more, for the trials still undecided
-        drawn = rows[(_DRAWS[:, :draws] * len(rows)).astype(np.intp)]
-        finals, settled = _run_trials(profiles.probs[drawn])
-        if settled.all():
+    rows = [_known_ngram_rows(_langdetect_text(sample), profiles.row) for sample in samples]
+    results: list[Candidates] = [()] * len(samples)
+    todo = [i for i, found in enumerate(rows) if found.size]  # no known n-gram: no candidates
+    for draws in _ROUNDS:  # a round repeats the last one's draws and adds more, for the samples still undecided
+        if not todo:
             break
-    mean = finals.mean(axis=0)
-    ranked = sorted(((lang, float(p)) for lang, p in zip(profiles.langs, mean, strict=True) if p > _KEPT),
-                    key=lambda item: -item[1])  # fmt: skip
-    return tuple(ranked)
+        lengths = np.array([rows[i].size for i in todo])
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        picks = starts[:, None, None] + (_DRAWS[None, :, :draws] * lengths[:, None, None]).astype(np.intp)
+        finals, settled = _run_trials(profiles.probs[np.concatenate([rows[i] for i in todo])[picks]])
+        undecided = []
+        for k, i in enumerate(todo):
+            if settled[k].all() or draws == _MOST_DRAWS:
+                results[i] = _ranked(profiles.langs, finals[k].mean(axis=0))
+            else:
+                undecided.append(i)
+        todo = undecided
+    return results
+
+
+def _ranked(langs: Sequence[str], probs: np.ndarray) -> Candidates:
+    """The languages above langdetect's reporting threshold, most probable first."""
+    return tuple(sorted(((lang, float(p)) for lang, p in zip(langs, probs, strict=True) if p > _KEPT),
+                        key=lambda item: -item[1]))  # fmt: skip
 
 
 def _run_trials(drawn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each trial's language probabilities where it stopped, and whether it converged.
 
-    `drawn` holds the drawn n-grams' probabilities, shaped (trial, draw, language).
+    `drawn` holds the drawn n-grams' probabilities, shaped (sample, trial, draw, language).
     """
-    logs = np.log(drawn + _SMOOTHING).cumsum(axis=1)[:, ::_CHECK_EVERY, :]  # after draws 1, 6, 11, …
-    probs = np.exp(logs - logs.max(axis=2, keepdims=True))
-    probs /= probs.sum(axis=2, keepdims=True)
-    converged = probs.max(axis=2) > _CONVERGED
-    stop = np.where(converged.any(axis=1), converged.argmax(axis=1), probs.shape[1] - 1)
-    return probs[np.arange(_TRIALS), stop], converged.any(axis=1)
+    logs = np.log(drawn + _SMOOTHING)
+    # The running sums at the checks (after draws 1, 6, 11, …): the draws between two checks summed first, as
+    # strided slices (elementwise, so the same on every machine), then a cumulative sum over the checks alone.
+    steps = [logs[:, :, start::_CHECK_EVERY, :] for start in range(1, _CHECK_EVERY + 1)]
+    logs = np.concatenate((logs[:, :, :1, :], sum(steps[1:], steps[0])), axis=2).cumsum(axis=2)
+    probs = np.exp(logs - logs.max(axis=3, keepdims=True))
+    probs /= probs.sum(axis=3, keepdims=True)
+    converged = probs.max(axis=3) > _CONVERGED
+    settled = converged.any(axis=2)
+    stop = np.where(settled, converged.argmax(axis=2), probs.shape[2] - 1)
+    return np.take_along_axis(probs, stop[:, :, None, None], axis=2)[:, :, 0, :], settled
 
 
 class _Normalised(dict[int, str]):
