@@ -274,6 +274,30 @@ def test_with_nothing_changed_the_output_folder_is_left_as_it_is(tmp_path: Path)
     assert files_of(out) == before
 
 
+def test_a_kept_site_reads_no_record_yet_reports_them_and_keeps_them_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds = write_corpus(tmp_path)
+    (seeds / "empty.md").write_text("---\ntitle: Nothing\n---\n", encoding="utf-8")
+    out = tmp_path / "site"
+    first = build(seeds, out)
+
+    def no_reading(self: LoadCache, keys: Any) -> Any:
+        raise AssertionError("records were read")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(LoadCache, "lookup", no_reading)
+        kept = build(seeds, out)
+    assert kept.written.written == 0
+    assert (kept.document_count, kept.corpus.skipped, kept.corpus.warnings) == (
+        first.document_count, first.corpus.skipped, first.corpus.warnings
+    )  # fmt: skip
+    assert kept.document_count == 6 and len(kept.corpus.skipped) == 1
+    (seeds / "note-00.md").write_text(f"---\ntitle: Changed\n---\n\n{EN}\n", encoding="utf-8")
+    again = build(seeds, out)
+    assert again.from_cache == 6  # the other records were not pruned while the site was kept
+
+
 def test_any_change_to_the_output_or_the_inputs_builds_again(tmp_path: Path) -> None:
     seeds = write_corpus(tmp_path)
     out = tmp_path / "site"

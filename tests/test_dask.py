@@ -110,7 +110,7 @@ def test_worker_processes_fill_the_cache_for_the_next_build(
     first = build(corpus, tmp_path / "site", jobs=2, cache_dir=cache)
     second = build(corpus, tmp_path / "site", jobs=2, cache_dir=cache)
     assert first.from_cache == 0
-    assert second.from_cache == len(second.corpus.documents) + len(second.corpus.skipped)
+    assert second.from_cache == second.document_count + len(second.corpus.skipped)
     assert files_of(tmp_path / "site") == plain
 
 

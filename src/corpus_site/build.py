@@ -22,8 +22,8 @@ from corpus_site.cache import (
     unchanged_site,
 )
 from corpus_site.groups import explicit_problems
-from corpus_site.loader import load_corpus
-from corpus_site.records import Corpus
+from corpus_site.loader import discover, load_found
+from corpus_site.records import Corpus, Problem
 from corpus_site.render import environment, render_site
 from corpus_site.report import Health
 from corpus_site.search import PAGEFIND_DIR, SEARCH_DATA, SearchIndexError, search_index_files, search_pages
@@ -42,7 +42,8 @@ class BuildError(Exception):
 class BuildResult:
     """What a build made, for the summary line and for tests."""
 
-    corpus: Corpus
+    corpus: Corpus  # its documents are left unread (empty) when the site was kept as it was
+    document_count: int
     languages: tuple[str, ...]
     seconds: float
     written: WriteStats
@@ -94,28 +95,37 @@ def build(
     try:
         if cache_folder:
             check_cache_dir(cache_folder, seeds, out)
-        # An executor may stand for other machines (Dask): the seeds' bytes travel with the work.
         with open_cache(cache_folder, seeds) as load_cache:
-            load = loading(jobs=jobs, executor=executor, ship=executor is not None, cache=load_cache, progress=progress)
-            corpus = load_corpus(seeds, load)
+            found, ignored, problems = discover(seeds)
+            keys = load_cache.keys_of(found) if load_cache else []
+            # The records are named by their inputs, so the keys and what discovery saw settle the whole site:
+            # when they and the output are as the last build left them, not even the records are read.
+            site_key = _site_key(arguments, keys, problems, ignored, templates) if load_cache else None
+            kept = unchanged_site(cache_folder, out, site_key) if cache_folder and site_key else None
+            if load_cache and kept:
+                load_cache.keep(keys)
+            else:
+                # An executor may stand for other machines (Dask): the seeds' bytes travel with the work.
+                load = loading(
+                    jobs=jobs, executor=executor, ship=executor is not None, cache=load_cache, progress=progress
+                )
+                corpus = load_found(found, ignored, problems, load)
             from_cache = load_cache.hits if load_cache else 0
-            keys = load_cache.keys if load_cache else []
             documents = load_cache.documents if load_cache else {}
     except CacheError as error:
         raise BuildError(str(error)) from None
-    corpus = replace(corpus, warnings=corpus.warnings + explicit_problems(corpus.documents))
-    timings = [("load", time.perf_counter() - started)]
-    # Nothing the site is made from changed and the output is as the last build left it: keep it.
-    site_key = _site_key(arguments, corpus, keys, templates) if cache_folder else None
-    if site_key and cache_folder and (kept := unchanged_site(cache_folder, out, site_key)):
-        stats, languages = kept
+    if kept:
+        stats, languages, summary, count = kept
         return BuildResult(
-            corpus=corpus,
+            corpus=summary,
+            document_count=count,
             languages=languages,
             seconds=time.perf_counter() - started,
             written=WriteStats(0, stats.written + stats.unchanged, stats.kept_user_files),
-            from_cache=from_cache,
+            from_cache=len(keys),
         )
+    corpus = replace(corpus, warnings=corpus.warnings + explicit_problems(corpus.documents))
+    timings = [("load", time.perf_counter() - started)]
     site = build_site(corpus)
     health = report.health(site)
     env = environment([path for path in (templates, data_dir("templates")) if path])
@@ -159,9 +169,13 @@ def build(
     if memo:
         memo.commit()
     if site_key and cache_folder:
-        remember_site(cache_folder, out, site_key, (stats, tuple(language.code for language in site.languages)))
+        languages = tuple(language.code for language in site.languages)
+        remember_site(
+            cache_folder, out, site_key, (stats, languages, replace(corpus, documents=()), len(corpus.documents))
+        )
     return BuildResult(
         corpus=corpus,
+        document_count=len(corpus.documents),
         languages=tuple(language.code for language in site.languages),
         seconds=time.perf_counter() - started,
         written=stats,
@@ -211,13 +225,17 @@ _NOT_IN_OUTPUT = {"progress", "jobs", "executor", "cache_dir", "cache"}  # chang
 
 
 def _site_key(
-    arguments: dict[str, object], corpus: Corpus, keys: list[str | None], templates: Path | None
+    arguments: dict[str, object],
+    keys: list[str | None],
+    problems: list[Problem],
+    ignored: list[str],
+    templates: Path | None,
 ) -> str | None:
     """The fingerprint of everything the output depends on; None when a seed could not be keyed."""
     if not keys or None in keys:
         return None
     options = {name: value for name, value in arguments.items() if name not in _NOT_IN_OUTPUT}
-    parts = [*(key or "" for key in keys), repr(corpus.warnings), repr(corpus.skipped), repr(corpus.ignored)]
+    parts = [*(key or "" for key in keys), repr(problems), repr(ignored)]
     folders = [templates, data_dir("templates"), templates and templates / "static", data_dir("static")]
     return site_fingerprint(parts, options, folders)
 

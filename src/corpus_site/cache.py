@@ -17,7 +17,7 @@ import re
 import sqlite3
 import sys
 import types
-from collections.abc import Iterable, Iterator, Mapping, Sized
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from contextlib import closing, contextmanager, suppress
 from functools import cache
 from pathlib import Path
@@ -187,6 +187,7 @@ class LoadCache:
         self.documents: dict[int, tuple[object, str]] = {}  # id(document) → (document, key), for PageMemo
         self._fresh: dict[str, bytes] = {}  # stored, not yet written
         self._stored: set[str] = set()
+        self._known: dict[SeedFile, str | None] = {}
         self._db = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
@@ -216,6 +217,20 @@ class LoadCache:
 
     def key(self, seed: SeedFile) -> str | None:
         return seed_key(seed, self.options)
+
+    def keys_of(self, seeds: Sequence[SeedFile]) -> list[str | None]:
+        """Each seed's key, kept for `known_key` so the files are read once."""
+        keys = [self.key(seed) for seed in seeds]
+        self._known = dict(zip(seeds, keys, strict=True))
+        return keys
+
+    def known_key(self, seed: SeedFile) -> str | None:
+        """The key `keys_of` found for `seed`, else its key now."""
+        return self._known[seed] if seed in self._known else self.key(seed)
+
+    def keep(self, keys: Iterable[str | None]) -> None:
+        """Count these records as used without reading them (the site they made was kept), so none is pruned."""
+        self._used.update(key for key in keys if key)
 
     def lookup(self, keys: Iterable[str | None]) -> list[Loaded | None]:
         """The cached record for each key (None where there is none), in order."""

@@ -177,7 +177,7 @@ def report(result: BuildResult, out: Path, *, verbose: bool, quiet: bool) -> Non
         )
     if result.health:
         print(health_line(result.health, out))
-    documents = len(corpus.documents)
+    documents = result.document_count
     print(
         f"Built {out}/: {documents} document{'s' * (documents != 1)}, "
         f"{len(result.languages)} language{'s' * (len(result.languages) != 1)} ({', '.join(result.languages)}), "

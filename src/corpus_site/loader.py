@@ -77,9 +77,16 @@ class Loaded:
     warnings: tuple[Problem, ...]
 
 
-def load_corpus(seeds: Path, load: Callable[[Iterable[SeedFile]], Iterable[Loaded]] | None = None) -> Corpus:
+Load = Callable[[Iterable[SeedFile]], Iterable[Loaded]]
+
+
+def load_corpus(seeds: Path, load: Load | None = None) -> Corpus:
     """Find and load every seed under `seeds`, in a stable order."""
-    found, ignored, problems = discover(seeds)
+    return load_found(*discover(seeds), load)
+
+
+def load_found(found: list[SeedFile], ignored: list[str], problems: list[Problem], load: Load | None = None) -> Corpus:
+    """Load what `discover` found into a Corpus."""
     results = list((load or _load_serially)(found))
     warnings = list(problems)
     for result in results:

@@ -245,7 +245,7 @@ def _describe(paths: list[str]) -> str:
 
 
 def _say_built(out: Path, result: BuildResult) -> None:
-    documents = len(result.corpus.documents)
+    documents = result.document_count
     problems = len(result.corpus.warnings) + len(result.corpus.skipped)
     print(
         f"Built {out}/: {documents} document{'s' * (documents != 1)} in {result.seconds:.2f} s "

@@ -170,7 +170,7 @@ def loading(
     def load(found: Iterable[SeedFile]) -> Iterator[Loaded]:
         seeds = list(found)
         total = len(seeds)
-        keys: list[str | None] = [cache.key(seed) for seed in seeds] if cache else [None] * total
+        keys: list[str | None] = [cache.known_key(seed) for seed in seeds] if cache else [None] * total
         results: list[Loaded | None] = cache.lookup(keys) if cache else [None] * total
         missing = [index for index, result in enumerate(results) if result is None]
         done = total - len(missing)
