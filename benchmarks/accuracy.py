@@ -3,9 +3,9 @@
     python benchmarks/accuracy.py
 
 The set is every labelled text of tests/test_langtag.py and the benchmark corpus's sentence pools
-(benchmarks/bench.py): whole sentences in 21 languages, the test suite's short phrases, and each
-Latin, Cyrillic, Arabic or Devanagari sentence cut to its first 6, 4, 3 and 2 words. Each text is
-tagged alone, as one block, so nothing but its own words decides. To compare two versions, run the
+(benchmarks/bench.py): whole sentences in 21 languages, the test suite's short phrases, and every
+sentence but the Chinese and Japanese ones cut to its first 6, 4, 3 and 2 space-separated words.
+Each text is tagged alone, as one block, so nothing but its own words decides. To compare two versions, run the
 script in each checkout (PYTHONPATH=that/src) and compare the lines.
 """
 
