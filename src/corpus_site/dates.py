@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from datetime import date, datetime
 
-_MONTHS = {
+MONTHS = {  # month names (and abbreviations) in the languages we read dates in, lower case → 1..12
     name: number
     for number, names in enumerate(
         (
@@ -125,9 +125,9 @@ def _to_iso(parts: dict[str, str | None]) -> str | None:
     month = parts.get("m")
     if month is None:
         name = (parts.get("mon") or "").lower()
-        if name not in _MONTHS:
+        if name not in MONTHS:
             return None
-        month = str(_MONTHS[name])
+        month = str(MONTHS[name])
     try:
         day = date(int(parts["y"] or 0), int(month), int(parts["d"] or 0))
     except ValueError:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, combinations
 
-from corpus_site.dates import _MONTHS as MONTH_NAMES  # capitalised in English, lower case elsewhere: not names
+from corpus_site.dates import MONTHS as MONTH_NAMES  # capitalised in English, lower case elsewhere: not names
 from corpus_site.dates import looks_like_dateline
 from corpus_site.loader import slugify
 from corpus_site.records import Anchor, Document, Problem, Shingles
