@@ -167,7 +167,10 @@ def test_sitemap_lists_every_document_and_language_page_with_reciprocal_alternat
     languages = {path.name for path in (published / "lang").glob("*.html")}
     assert {BASE + document["url"] for document in corpus["documents"]} <= set(entries)
     assert {BASE + "lang/" + name for name in languages} <= set(entries)
-    assert BASE + "index.html" in entries
+    assert {BASE + "index.html", BASE + "overview.html"} <= set(entries)
+    parallel = {BASE + path.relative_to(published).as_posix() for path in (published / "parallel").rglob("*.html")}
+    assert parallel and parallel <= set(entries)
+    assert not {BASE + name for name in ("search.html", "concordance.html", "report.html", "404.html")} & set(entries)
     by_id = {document["id"]: document for document in corpus["documents"]}
     for document in corpus["documents"]:
         found = entries[BASE + document["url"]]

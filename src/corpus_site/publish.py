@@ -122,11 +122,13 @@ def _link(parent: ET.Element, href: str, rel: str) -> None:
 
 
 def sitemap(site: Site, base_url: str, alternates: Alternates) -> bytes:
-    """sitemap.xml with hreflang alternates for every translation group (needs absolute URLs)."""
+    """sitemap.xml: the pages with content of their own (not search, the report or 404), with hreflang alternates
+    for every translation group (needs absolute URLs)."""
     ET.register_namespace("", SITEMAP)
     ET.register_namespace("xhtml", XHTML)
     urlset = ET.Element(f"{{{SITEMAP}}}urlset")
-    pages = ["index.html"] + [lang_url(language.code) for language in site.languages]
+    pages = ["index.html", "overview.html", *(lang_url(language.code) for language in site.languages)]
+    pages += [path for path, _, _ in site.parallel_pages()]
     for path in pages:
         url = ET.SubElement(urlset, f"{{{SITEMAP}}}url")
         ET.SubElement(url, f"{{{SITEMAP}}}loc").text = absolute(base_url, path)
