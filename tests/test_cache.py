@@ -449,3 +449,20 @@ def test_records_reach_the_disk_while_loading_not_only_at_the_end(
         assert isinstance(load_cache, LoadCache)
         load_corpus(seeds, loading(jobs=1, cache=load_cache))
         assert load_cache.hits == 10
+
+
+def test_records_wait_for_the_commit_while_another_build_holds_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache_module, "_WRITE_EVERY", 2)
+    monkeypatch.setattr(cache_module, "_BUSY_MS", 50)
+    seeds = write_corpus(tmp_path, count=3)
+    folder = tmp_path / "cache"
+    with open_cache(folder, seeds) as load_cache:
+        assert isinstance(load_cache, LoadCache)
+        other = sqlite3.connect(folder / "loaded.sqlite", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another build's write in progress
+        load_corpus(seeds, loading(jobs=1, cache=load_cache))  # its early writes give way, without an error
+        other.execute("ROLLBACK")
+        other.close()
+    assert records_in(folder) == 3

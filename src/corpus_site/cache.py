@@ -187,6 +187,7 @@ class LoadCache:
         self.documents: dict[int, tuple[object, str]] = {}  # id(document) → (document, key), for PageMemo
         self._fresh: dict[str, bytes] = {}  # stored, not yet written
         self._stored: set[str] = set()
+        self._write_early = True  # write records in batches while loading, until that fails once
         self._known: dict[SeedFile, str | None] = {}
         self._db = self._connect()
 
@@ -273,21 +274,30 @@ class LoadCache:
         self._fresh[key] = pickled or pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
         self._stored.add(key)
         self._used.add(key)
-        if len(self._fresh) >= _WRITE_EVERY:
+        if len(self._fresh) >= _WRITE_EVERY and self._write_early:
             self._write_fresh()
 
     def _write_fresh(self) -> None:
         """Write the records stored so far, as used by this seeds folder, in a transaction of their own.
 
         A record's key names its content, so one written before the build ends is never wrong, only
-        perhaps unused; memory no longer grows with the records of a whole first build.
+        perhaps unused; memory no longer grows with the records of a whole first build. If the cache
+        cannot be written now (another build holds it), the records wait for `commit` as before.
         """
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error:
+            self._write_early = False
+            return
         try:
             db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?)", self._fresh.items())
             db.executemany("INSERT OR IGNORE INTO uses VALUES (?, ?)", ((self.scope, key) for key in self._fresh))
             db.execute("COMMIT")
+        except sqlite3.Error:
+            db.execute("ROLLBACK")
+            self._write_early = False
+            return
         except BaseException:
             db.execute("ROLLBACK")
             raise
