@@ -317,3 +317,17 @@ def test_rounds_of_draws_and_batches_give_what_one_text_with_all_draws_gives(mon
     alone = [langtag._detect_batch([text], "Latin")[0] for text in texts]
     assert together == alone
     assert sum(len(found) > 1 for found in alone) >= 5  # unsure texts, whose later rounds matter, are among them
+
+
+def test_agreeing_first_trials_decide_long_samples_and_short_ones_keep_their_spread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    long = [" ".join(texts) for lang, texts in MORE_SENTENCES.items() if lang in langtag._LANGS["Latin"]]
+    short = [phrase for lang, phrases in PHRASES.items() if lang in langtag._LANGS["Latin"] for phrase in phrases]
+    assert all(len(text) >= langtag._AGREED_FROM for text in long)
+    early = langtag._detect_batch(long + short, "Latin")
+    monkeypatch.setattr(langtag, "_AGREED", langtag._TRIALS)  # every sample takes all seven trials
+    every = langtag._detect_batch(long + short, "Latin")
+    assert [found[0][0] for found in early[: len(long)]] == [found[0][0] for found in every[: len(long)]]
+    assert early[len(long) :] == every[len(long) :]  # short samples are not cut short
+    assert any(len(found) > 1 for found in early[len(long) :])

@@ -386,6 +386,8 @@ _CHECK_EVERY, _MOST_DRAWS = 5, 1001
 # within 151, a few near-ties need langdetect's limit.
 _ROUNDS = (41, 161, _MOST_DRAWS)  # each one more than a multiple of _CHECK_EVERY: a round ends on a check
 _KEPT = 0.1  # candidates below this probability are left out, as langdetect does
+_AGREED = 3  # trials that, all settled on one language, decide a sample ...
+_AGREED_FROM = 120  # ... this long; shorter ones take all seven, whose spread says how unsure they are
 # The random draws are fixed once: like langdetect reseeding before every text, each text sees the
 # same sequence, so a text's tags never depend on what was detected before it.
 _DRAWS = np.random.default_rng(0).random((_TRIALS, _MOST_DRAWS))
@@ -429,23 +431,40 @@ def _detect_batch(samples: Sequence[str], script: str) -> list[Candidates]:
 
     Its seven trials go side by side, each trial's running product of n-gram probabilities is a
     cumulative sum of logarithms, and the samples of a document go through together. A sample's
-    result does not depend on the others in its batch.
+    result does not depend on the others in its batch. A long sample whose first _AGREED trials all
+    settle on one language is that language: the other trials only matter when a text is unsure.
     """
     profiles = _profiles_of(script)
     rows = [_known_ngram_rows(_langdetect_text(sample), profiles.row) for sample in samples]
     results: list[Candidates] = [()] * len(samples)
-    todo = [i for i, found in enumerate(rows) if found.size]  # no known n-gram: no candidates
+    known = [i for i, found in enumerate(rows) if found.size]  # no known n-gram: no candidates
+    long = [i for i in known if len(samples[i]) >= _AGREED_FROM]
+    for i, (probs, agreed) in zip(long, _trials(profiles, [rows[i] for i in long], _AGREED), strict=True):
+        if agreed:
+            results[i] = _ranked(profiles.langs, probs)
+    rest = [i for i in known if not results[i]]
+    for i, (probs, _) in zip(rest, _trials(profiles, [rows[i] for i in rest], _TRIALS), strict=True):
+        results[i] = _ranked(profiles.langs, probs)
+    return results
+
+
+def _trials(profiles: _Profiles, rows: Sequence[np.ndarray], trials: int) -> list[tuple[np.ndarray, bool]]:
+    """For each sample's n-gram rows, the mean of its first `trials` trials' probabilities, and whether they all
+    settled on one language."""
+    results: list[tuple[np.ndarray, bool]] = [(np.empty(0), False)] * len(rows)
+    todo = list(range(len(rows)))
     for draws in _ROUNDS:  # a round repeats the last one's draws and adds more, for the samples still undecided
         if not todo:
             break
         lengths = np.array([rows[i].size for i in todo])
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        picks = starts[:, None, None] + (_DRAWS[None, :, :draws] * lengths[:, None, None]).astype(np.intp)
+        picks = starts[:, None, None] + (_DRAWS[None, :trials, :draws] * lengths[:, None, None]).astype(np.intp)
         finals, settled = _run_trials(profiles.probs[np.concatenate([rows[i] for i in todo])[picks]])
         undecided = []
         for k, i in enumerate(todo):
             if settled[k].all() or draws == _MOST_DRAWS:
-                results[i] = _ranked(profiles.langs, finals[k].mean(axis=0))
+                winners = set(finals[k].argmax(axis=1).tolist())
+                results[i] = (finals[k].mean(axis=0), bool(settled[k].all()) and len(winners) == 1)
             else:
                 undecided.append(i)
         todo = undecided
@@ -463,7 +482,7 @@ def _run_trials(drawn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     `drawn` holds the drawn n-grams' probabilities, shaped (sample, trial, draw, language).
     """
-    logs = np.log(drawn + _SMOOTHING)
+    logs = np.log(drawn + _SMOOTHING[: drawn.shape[1]])
     # The running sums at the checks (after draws 1, 6, 11, …): the draws between two checks summed first, as
     # strided slices (elementwise, so the same on every machine), then a cumulative sum over the checks alone.
     steps = [logs[:, :, start::_CHECK_EVERY, :] for start in range(1, _CHECK_EVERY + 1)]
