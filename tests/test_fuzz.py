@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpus_site.decode import Decoded, UndecodableError, decode
+from corpus_site.langtag import _NOISE, _NOISE_HINT
 from corpus_site.loader import load_corpus
 from corpus_site.markup import is_safe_link, linkify, markdown_blocks, text_blocks
 
@@ -280,3 +281,13 @@ def test_linkify_only_adds_safe_links_and_keeps_the_text(text):
 def test_markdown_and_text_blocks_are_inert(text):
     for block in markdown_blocks(text) + text_blocks(text):
         check_html(block.html)
+
+
+PIECES = st.sampled_from([*"ab.-_@#:/wxZé9 \n", "www.", "http://", ".com", "é.fr", "x.y", "Ü."])
+
+
+@QUICK
+@given(st.lists(PIECES, max_size=30).map("".join))
+def test_langtag_skips_its_noise_pattern_only_where_it_cannot_match(text: str) -> None:
+    # langtag runs _NOISE only on text _NOISE_HINT finds something in: every match must hold a hint.
+    assert _NOISE.search(text) is None or _NOISE_HINT.search(text) is not None
