@@ -162,12 +162,22 @@ def _render(env: Environment, name: str, **context: Any) -> bytes:
 
 def corpus_json(site: Site, entries: list[dict[str, Any]]) -> bytes:
     """The machine-readable export other tools (and the tests) read."""
-    data = {
-        "generator": f"corpus-site {__version__}",
-        "documents": entries,
-        "skipped": [{"source": item.source, "reason": item.reason} for item in site.corpus.skipped],
-    }
-    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode()
+    skipped = [{"source": item.source, "reason": item.reason} for item in site.corpus.skipped]
+    # One document or skipped file per line: as easy to read and diff as indented JSON, and written by json's C
+    # encoder (indenting makes json fall back to Python, five times slower for 10,000 documents).
+    return (
+        f'{{"generator": {_json(f"corpus-site {__version__}")},\n'
+        f'"documents": [{_json_lines(entries)}],\n'
+        f'"skipped": [{_json_lines(skipped)}]}}\n'
+    ).encode()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _json_lines(items: list[dict[str, Any]]) -> str:
+    return "".join(("\n" if i == 0 else ",\n") + _json(item) for i, item in enumerate(items)) + ("\n" if items else "")
 
 
 def _document_entry(document: Document, group: Group | None, duplicates: dict[str, tuple[str, ...]]) -> dict[str, Any]:
