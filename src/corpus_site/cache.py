@@ -183,7 +183,6 @@ class LoadCache:
         self.hits = 0
         self.misses = 0
         self._used: set[str] = set()
-        self.keys: list[str | None] = []  # of the last lookup, in the seeds' order
         self.documents: dict[int, tuple[object, str]] = {}  # id(document) → (document, key), for PageMemo
         self._fresh: dict[str, bytes] = {}  # stored, not yet written
         self._stored: set[str] = set()
@@ -236,7 +235,6 @@ class LoadCache:
     def lookup(self, keys: Iterable[str | None]) -> list[Loaded | None]:
         """The cached record for each key (None where there is none), in order."""
         wanted = list(keys)
-        self.keys = wanted
         known = {key for key in wanted if key}
         try:
             found = self._fetch(sorted(known))
