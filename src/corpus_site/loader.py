@@ -77,7 +77,7 @@ class Loaded:
     warnings: tuple[Problem, ...]
 
 
-Load = Callable[[Iterable[SeedFile]], Iterable[Loaded]]
+Load = Callable[[Iterable[SeedFile]], Iterable[Loaded]]  # seeds → their records, in order (workers.loading makes one)
 
 
 def load_corpus(seeds: Path, load: Load | None = None) -> Corpus:

@@ -16,10 +16,9 @@ from typing import Any
 
 from corpus_site.cache import LoadCache
 from corpus_site.features import load_analysed
-from corpus_site.loader import Loaded, SeedFile
+from corpus_site.loader import Load, Loaded, SeedFile
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total), as in build.py
-Load = Callable[[Iterable[SeedFile]], Iterator[Loaded]]
 
 # Below this many seeds to load, starting workers (each loads langdetect's profiles, ~0.4 s) costs
 # more than it saves: they are loaded in this process.
