@@ -86,6 +86,9 @@ def _ship(seed: SeedFile) -> Shipped | None:
     return seed, files
 
 
+_DONE: Future[list[bytes]] = Future()  # stands in for a future whose result was read
+
+
 def run_on(
     executor: Executor, seeds: Sequence[SeedFile], workers: int, *, ship: bool = False
 ) -> Iterator[tuple[Loaded, bytes]]:
@@ -106,7 +109,11 @@ def run_on(
             futures.append(executor.submit(load_chunk, chunk))
     try:
         for index, future in enumerate(futures):
-            for pickled in local[index] if index in local else future.result():
+            results = local.pop(index) if index in local else future.result()
+            # A finished future holds its result for as long as it is referenced: without this, every
+            # record's pickle of a first build stayed in memory until the last one came (120 MB at 10,000).
+            futures[index] = _DONE
+            for pickled in results:
                 yield pickle.loads(pickled), pickled
     finally:
         for future in futures:
