@@ -220,24 +220,27 @@
   // ---- Pagefind: one bundle per language (pagefind/<lang>/), each imported from its own URL. A
   // Pagefind module holds one WebAssembly instance (one language's stemmer and segmenter) and picks
   // the index matching the page's lang, so languages can only be searched together as separate modules.
+  // A language with many pages has several bundles (pagefind/<lang>.<part>/), searched side by side.
   const PAGEFIND_RESULTS = 60;
   const META_WEIGHTS = { url: 0, doc: 0, lang: 0, langs: 0, group: 0, hit_lang: 0 };
 
   async function pagefindEngine(bundles) {
     if (location.protocol === "file:" || !bundles.length) throw new Error("Pagefind needs http(s)");
     const modules = new Map();
-    await Promise.all(bundles.map(async function (code) {
-      const module = await import(new URL("pagefind/" + code + "/pagefind.js", siteRoot).href);
+    await Promise.all(bundles.map(async function (bundle) {
+      const module = await import(new URL("pagefind/" + bundle + "/pagefind.js", siteRoot).href);
       // Our metadata fields carry codes and ids, not text: matching them must not rank a page.
       await module.options({ excerptLength: 24, ranking: { metaWeights: META_WEIGHTS } });
-      modules.set(code, module);
+      modules.set(bundle, module);
     }));
     // Fail here, not on the reader's first query, if the index itself cannot be read.
     await modules.get(bundles[0]).search("a");
     return {
       name: "pagefind",
       search: async function (query, lang) {
-        const chosen = lang ? [modules.get(lang)].filter(Boolean) : bundles.map(function (code) { return modules.get(code); });
+        const chosen = bundles
+          .filter(function (bundle) { return !lang || bundle.split(".")[0] === lang; })
+          .map(function (bundle) { return modules.get(bundle); });
         const answers = await Promise.all(chosen.map(function (module) { return module.search(query); }));
         const found = answers.flatMap(function (answer) { return (answer && answer.results) || []; });
         found.sort(function (a, b) { return b.score - a.score; });

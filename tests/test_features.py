@@ -6,8 +6,9 @@ import shutil
 from pathlib import Path
 
 from corpus_site.build import build
+from corpus_site.cache import default_cache_dir, open_cache
 from corpus_site.features import load_analysed
-from corpus_site.loader import load_corpus
+from corpus_site.loader import discover, load_corpus
 from corpus_site.overview import charts
 from corpus_site.report import health
 from corpus_site.site import build_site
@@ -46,5 +47,10 @@ def test_documents_from_the_cache_carry_their_features(tmp_path: Path) -> None:
     seeds = seeds_with_a_duplicate_and_mojibake(tmp_path / "seeds")
     build(seeds, tmp_path / "site", jobs=1)
     again = build(seeds, tmp_path / "again", jobs=1)
-    assert again.from_cache == len(again.corpus.documents) == 7
-    assert all(document.features is not None for document in again.corpus.documents)
+    assert again.from_cache == again.document_count == 7
+    with open_cache(default_cache_dir(seeds), seeds) as cache:
+        assert cache is not None
+        found, _ignored, _problems = discover(seeds)
+        records = cache.lookup(cache.keys_of(found))
+    documents = [record.document for record in records if record is not None]
+    assert len(documents) == 7 and all(document and document.features is not None for document in documents)

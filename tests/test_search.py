@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import http.server
@@ -21,12 +22,14 @@ import pytest
 from bs4 import BeautifulSoup
 from playwright.sync_api import Browser, Page
 
+from corpus_site import search as search_module
 from corpus_site.build import build
 from corpus_site.loader import load_corpus
 from corpus_site.records import Corpus
 from corpus_site.search import (
     BUNDLE_KEY,
     SEARCH_DATA,
+    bundle_names,
     fragment_pages,
     run_pagefind,
     script_json,
@@ -34,7 +37,7 @@ from corpus_site.search import (
     search_index_files,
 )
 from corpus_site.site import Site, build_site
-from helpers import SEEDS
+from helpers import EN, FR, SEEDS, write_files
 
 LETTERS = re.compile(r"[^\W\d_]+")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
@@ -268,7 +271,7 @@ def test_script_json_is_inert_and_round_trips() -> None:
 
 
 def test_fragments_cut_a_mixed_document_by_language(seed_structure: Site) -> None:
-    pages = fragment_pages(seed_structure)
+    pages = dict(fragment_pages(seed_structure))
     for document in seed_structure.documents:
         langs = {block.lang for block in document.blocks if block.text.strip()}
         assert {path for path in pages if path.endswith(f"/{document.id}.html")} == {
@@ -288,9 +291,9 @@ def test_fragments_cut_a_mixed_document_by_language(seed_structure: Site) -> Non
 
 
 def test_pagefind_bundles_are_per_language_and_deterministic(seed_structure: Site) -> None:
-    pages = fragment_pages(seed_structure)
-    first = run_pagefind(pages)
-    second = run_pagefind(pages)
+    pages = dict(fragment_pages(seed_structure))
+    first = _pagefind(pages)
+    second = _pagefind(pages)
     assert first == second  # byte for byte
     langs = {path.split("/")[0] for path in pages}
     for lang in langs:
@@ -301,10 +304,61 @@ def test_pagefind_bundles_are_per_language_and_deterministic(seed_structure: Sit
     assert not [path for path in first if "pagefind-ui" in path or "component-ui" in path]
 
 
+def test_a_language_with_many_pages_is_cut_into_bundles_of_bounded_size(
+    seed_structure: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = {path.split("/")[0] for path in dict(fragment_pages(seed_structure))}
+    assert bundle_names(seed_structure) == sorted(whole)  # the seeds are small: one bundle per language
+    monkeypatch.setattr(search_module, "BUNDLE_BYTES", 3000)
+    pages = dict(fragment_pages(seed_structure))
+    names = bundle_names(seed_structure)
+    assert names == sorted({path.split("/")[0] for path in pages})
+    assert any("." in name for name in names) and set(names) != whole
+    sizes: Counter[str] = Counter()
+    for path, content in pages.items():
+        bundle = path.split("/")[0]
+        assert BeautifulSoup(content, "html.parser").html["lang"] == bundle.split(".")[0]  # type: ignore[index]
+        sizes[bundle] += len(content)
+    by_lang: dict[str, list[int]] = {}
+    for bundle, size in sizes.items():
+        by_lang.setdefault(bundle.split(".")[0], []).append(size)
+    # Each language is cut into the number of parts its blocks' size asks for (some may stay empty).
+    for lang, parts in by_lang.items():
+        blocks = sum(
+            len(block.html.encode()) for d in seed_structure.documents for block in d.blocks
+            if block.lang == lang and block.text.strip()
+        )  # fmt: skip
+        assert len(parts) <= -(-blocks // 3000)
+    bundles = _pagefind(pages)
+    for name in names:
+        entry = json.loads(bundles[f"pagefind/{name}/pagefind-entry.json"])
+        assert list(entry["languages"]) == [name.split(".")[0]]
+
+
+def test_a_documents_bundle_does_not_move_when_another_document_goes(
+    seed_structure: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "BUNDLE_BYTES", 3000)
+    before = set(dict(fragment_pages(seed_structure)))
+    compared = 0
+    for gone in seed_structure.documents:
+        kept = tuple(document for document in seed_structure.documents if document is not gone)
+        fewer = dataclasses.replace(seed_structure, documents=kept)
+        # While the languages keep their number of parts, every other document's pages stay in their bundles.
+        if search_module._bundle_parts(fewer) == search_module._bundle_parts(seed_structure):
+            assert set(dict(fragment_pages(fewer))) == {p for p in before if not p.endswith(f"/{gone.id}.html")}
+            compared += 1
+    assert compared
+
+
 def test_run_pagefind_refuses_paths_outside_a_language_folder() -> None:
     with pytest.raises(ValueError):
-        run_pagefind({"../escape.html": b"<html></html>"})
-    assert run_pagefind({}) == {}
+        _pagefind({"../escape.html": b"<html></html>"})
+    assert _pagefind({}) == {}
+
+
+def _pagefind(pages: dict[str, bytes], **options: Any) -> dict[str, bytes]:
+    return dict(run_pagefind(pages, **options))
 
 
 def _fragment(lang: str, title: str, text: str) -> bytes:
@@ -329,10 +383,10 @@ def _write_out(out: Path, files: dict[str, bytes]) -> None:
 
 
 def test_an_unchanged_language_keeps_its_bundle_from_the_last_build(tmp_path: Path) -> None:
-    fresh = run_pagefind(SMALL_PAGES)
+    fresh = _pagefind(SMALL_PAGES)
     assert {f"pagefind/{lang}/{BUNDLE_KEY}" for lang in ("en", "fr")} <= set(fresh)
     _write_out(tmp_path, fresh)
-    assert run_pagefind(SMALL_PAGES, previous=tmp_path) == fresh  # byte for byte the same as made anew
+    assert _pagefind(SMALL_PAGES, previous=tmp_path) == fresh  # byte for byte the same as made anew
     # The kept bundle really comes from the folder: a file changed there, with its recorded hash
     # changed to match, is carried as it is (the key says the pages are the same).
     fragment = next(name for name in fresh if name.startswith("pagefind/fr/") and name.endswith(".pf_fragment"))
@@ -341,7 +395,7 @@ def test_an_unchanged_language_keeps_its_bundle_from_the_last_build(tmp_path: Pa
     recorded = json.loads(key_path.read_text())
     recorded["files"][fragment.split("/", 2)[2]] = hashlib.sha256(b"changed").hexdigest()
     key_path.write_text(json.dumps(recorded, indent=0, sort_keys=True) + "\n")
-    kept = run_pagefind(SMALL_PAGES, previous=tmp_path)
+    kept = _pagefind(SMALL_PAGES, previous=tmp_path)
     assert kept[fragment] == b"changed"
     assert {name: data for name, data in kept.items() if name.startswith("pagefind/en/")} == {
         name: data for name, data in fresh.items() if name.startswith("pagefind/en/")
@@ -349,26 +403,26 @@ def test_an_unchanged_language_keeps_its_bundle_from_the_last_build(tmp_path: Pa
 
 
 def test_a_changed_language_or_a_damaged_bundle_is_made_again(tmp_path: Path) -> None:
-    fresh = run_pagefind(SMALL_PAGES)
+    fresh = _pagefind(SMALL_PAGES)
     _write_out(tmp_path, fresh)
     changed = {
         **SMALL_PAGES,
         "fr/two.html": _fragment("fr", "two", "Une deuxième page sur les jardins et les soirées."),
     }
-    again = run_pagefind(changed, previous=tmp_path)
-    assert again == run_pagefind(changed)
+    again = _pagefind(changed, previous=tmp_path)
+    assert again == _pagefind(changed)
     assert again[f"pagefind/fr/{BUNDLE_KEY}"] != fresh[f"pagefind/fr/{BUNDLE_KEY}"]
     assert again[f"pagefind/en/{BUNDLE_KEY}"] == fresh[f"pagefind/en/{BUNDLE_KEY}"]
     # A file of the old bundle damaged or missing: its hash no longer matches, so Pagefind runs again.
     fragment = next(name for name in fresh if name.startswith("pagefind/en/") and name.endswith(".pf_fragment"))
     (tmp_path / fragment).write_bytes(b"damaged")
     (tmp_path / "pagefind" / "fr" / "pagefind-entry.json").unlink()
-    assert run_pagefind(SMALL_PAGES, previous=tmp_path) == fresh
-    assert run_pagefind(SMALL_PAGES, previous=tmp_path / "missing") == fresh
+    assert _pagefind(SMALL_PAGES, previous=tmp_path) == fresh
+    assert _pagefind(SMALL_PAGES, previous=tmp_path / "missing") == fresh
 
 
 def test_pagefind_runs_one_or_several_at_a_time_with_the_same_result() -> None:
-    assert run_pagefind(SMALL_PAGES, jobs=1) == run_pagefind(SMALL_PAGES, jobs=3)
+    assert _pagefind(SMALL_PAGES, jobs=1) == _pagefind(SMALL_PAGES, jobs=3)
 
 
 def test_build_writes_search_files(seed_site: Path, seed_structure: Site) -> None:
@@ -390,7 +444,7 @@ def test_build_writes_search_files(seed_site: Path, seed_structure: Site) -> Non
 
 
 def test_search_files_are_deterministic(seed_structure: Site) -> None:
-    assert search_index_files(seed_structure) == search_index_files(seed_structure)
+    assert dict(search_index_files(seed_structure)) == dict(search_index_files(seed_structure))
 
 
 # ---- In the browser: Pagefind over http ----
@@ -453,6 +507,36 @@ def test_pagefind_language_filter(page: Page, seed_http: str, probes: dict[str, 
     assert shown["results"] and all(excerpt["lang"] == "en" for r in shown["results"] for excerpt in r["excerpts"])
     assert "English" in shown["status"]
     assert page.eval_on_selector("select[name=lang]", "select => select.value") == "en"
+
+
+PARTED_DOCS = 12
+
+
+@pytest.fixture(scope="module")
+def parted_http(tmp_path_factory: pytest.TempPathFactory, serve: Any) -> Iterator[str]:
+    """Twelve English and two French texts, built with bundles small enough that English is cut into parts."""
+    seeds = tmp_path_factory.mktemp("parted-seeds")
+    files = {f"en-{number:02}.md": f"# Harbour note {number}\n\n{EN} The lighthouse keeper wrote it down.\n"
+             for number in range(PARTED_DOCS)}  # fmt: skip
+    files.update({f"fr-{number}.md": f"# Note {number}\n\n{FR}\n" for number in range(2)})
+    write_files(seeds, files)
+    out = tmp_path_factory.mktemp("parted") / "site"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search_module, "BUNDLE_BYTES", 1000)
+        build(seeds, out, cache=False)
+    bundles = sorted(path.name for path in (out / "pagefind").iterdir())
+    assert len([name for name in bundles if name.startswith("en.")]) >= 3, bundles
+    yield str(serve(out))
+
+
+@pytest.mark.browser
+def test_pagefind_searches_every_part_of_a_language(page: Page, parted_http: str) -> None:
+    shown = search(page, parted_http, "lighthouse")
+    assert shown["engine"] == "pagefind"
+    assert len({result["doc"] for result in shown["results"] if result["source"] == "pagefind"}) == PARTED_DOCS
+    assert len(search(page, parted_http, "lighthouse", lang="en")["results"]) == PARTED_DOCS
+    assert search(page, parted_http, "lighthouse", lang="fr")["results"] == []
+    assert len(search(page, parted_http, "bibliothèque", lang="fr")["results"]) == 2
 
 
 @pytest.mark.browser
@@ -533,7 +617,7 @@ def test_translations_are_grouped_into_one_result(
     copy = tmp_path / "site"
     shutil.copytree(seed_site, copy)
     shutil.rmtree(copy / "pagefind")
-    for path, content in search_index_files(seed_structure, {first.id: "group-1", second.id: "group-1"}).items():
+    for path, content in search_index_files(seed_structure, {first.id: "group-1", second.id: "group-1"}):
         (copy / path).parent.mkdir(parents=True, exist_ok=True)
         (copy / path).write_bytes(content)
     for base in (serve(copy), copy.as_uri() + "/"):

@@ -676,6 +676,11 @@ class PageMemo:
         self._pages[key] = (page_path, hashlib.sha256(page.encode()).digest())
         self.rendered += 1
 
+    def rendering_done(self) -> None:
+        """Let go of the documents and of every value hashed along the way: only the pages' keys stay, for commit."""
+        self.documents = {}
+        self._uses, self._digests, self._paths, self._roots = {}, {}, {}, {}
+
     def commit(self) -> None:
         """After the site is written: remember this build's pages, forget the others."""
         rows = [(_out_key(self.out), key, path, digest) for key, (path, digest) in self._pages.items()]

@@ -9,7 +9,8 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Mapping
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,15 +24,22 @@ SEARCH_PAGE = "search.html"
 CONCORDANCE_PAGE = "concordance.html"
 SEARCH_DATA = "search-data.js"
 PAGEFIND_DIR = "pagefind"
-# Beside each language's bundle: what it was made from, so the next build can keep it when that is unchanged.
+# Beside each bundle: what it was made from, so the next build can keep it when that is unchanged.
 BUNDLE_KEY = "corpus-site-bundle.json"
-# Pagefind holds a language's whole index in memory (hundreds of MB at 10,000 documents): few run at once.
+# Pagefind holds a bundle's whole index in memory, about 37 bytes for each byte of the pages it reads
+# (487 MB for the 13 MB of English pages of 10,000 benchmark documents, 81 MB for a sixth of them), so a
+# language with more pages than this is cut into several bundles: each Pagefind process then stays near
+# 100 MB whatever the corpus size, and adding a document makes one part's bundle again, not its language's.
+BUNDLE_BYTES = 2_500_000
+# A few run at once at most: each holds a bundle's index in memory.
 PAGEFIND_JOBS = 1
 # Pagefind writes its own UIs too; our pages use only its JavaScript API, so those files are left out.
 _PAGEFIND_UI = re.compile(r"^pagefind-(component-ui|modular-ui|ui|highlight)\.(js|css)$")
 _WASM = re.compile(r"^wasm\.[^/]+\.pagefind$")
 # A language code becomes a folder name; anything else is refused rather than trusted as a path.
 _SAFE_CODE = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+# A bundle is named after its language, with the part's number when the language is cut into several.
+_BUNDLE_NAME = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*(\.[1-9][0-9]{0,5})?$")
 # Characters that must not appear raw in data read as a script: inlined in a page they could end or
 # comment out its <script>, and U+2028/2029 end a line in older JavaScript engines. search-data.js is
 # its own file, but stays safe to inline.
@@ -50,7 +58,7 @@ def search_pages(site: Site, env: Environment, *, base_url: str | None = None) -
     """search.html and concordance.html, at the top of the site."""
     context = {
         "site": site, "languages": site.languages, "skipped": site.corpus.skipped, "base_url": base_url,
-        "root": "", "page_lang": env.globals["ui_lang"], "bundles": bundle_languages(site),
+        "root": "", "page_lang": env.globals["ui_lang"], "bundles": bundle_names(site),
     }  # fmt: skip
     return {
         path: env.get_template(path).render(page_path=path, **context).encode()
@@ -58,20 +66,41 @@ def search_pages(site: Site, env: Environment, *, base_url: str | None = None) -
     }
 
 
-def search_index_files(site: Site, groups: Groups | None = None, *, previous: Path | None = None) -> dict[str, bytes]:
-    """The offline index and Pagefind's bundles (one per language).
+def search_index_files(
+    site: Site, groups: Groups | None = None, *, previous: Path | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """The offline index and Pagefind's bundles, file by file: (path in the site, bytes).
 
-    `previous` is the output folder of the last build: a language whose fragment pages are unchanged
-    keeps its bundle from there instead of running Pagefind again (the result is the same bytes).
+    `previous` is the output folder of the last build: a bundle whose fragment pages are unchanged
+    is kept from there instead of running Pagefind again (the result is the same bytes).
     """
-    files = {SEARCH_DATA: search_data_js(site, groups)}
-    files.update(run_pagefind(fragment_pages(site, groups), previous=previous))
-    return files
+    yield SEARCH_DATA, search_data_js(site, groups)
+    yield from run_pagefind(lambda: fragment_pages(site, groups), previous=previous)
 
 
-def bundle_languages(site: Site) -> list[str]:
-    """The languages that get a Pagefind bundle: those some block is written in."""
-    return sorted({code for document in site.documents for code in _blocks_by_lang(document)})
+def bundle_names(site: Site) -> list[str]:
+    """The Pagefind bundles the site has, in order: a language's code, or "<code>.<part>" for each of its parts."""
+    parts = _bundle_parts(site)
+    return sorted(
+        {_bundle(code, document.id, parts[code]) for document in site.documents for code in _blocks_by_lang(document)}
+    )
+
+
+def _bundle_parts(site: Site) -> dict[str, int]:
+    """Into how many bundles each language's fragment pages go: about BUNDLE_BYTES of pages at most in each."""
+    size: dict[str, int] = {}
+    for document in site.documents:
+        for code, html in _blocks_by_lang(document).items():
+            size[code] = size.get(code, 0) + sum(len(part.encode()) for part in html)
+    return {code: -(-total // BUNDLE_BYTES) for code, total in size.items()}
+
+
+def _bundle(code: str, document_id: str, parts: int) -> str:
+    """The bundle of a document's `code` page: its part follows from its id alone, so adding or removing another
+    document leaves it where it was (unless the language's number of parts changes)."""
+    if parts == 1:
+        return code
+    return f"{code}.{1 + zlib.crc32(document_id.encode()) % parts}"
 
 
 def _blocks_by_lang(document: Document) -> dict[str, list[str]]:
@@ -118,15 +147,15 @@ def script_json(data: object) -> str:
     return _SCRIPT_UNSAFE_RE.sub(lambda match: _SCRIPT_UNSAFE[match[0]], text)
 
 
-def fragment_pages(site: Site, groups: Groups | None = None) -> dict[str, bytes]:
+def fragment_pages(site: Site, groups: Groups | None = None) -> Iterator[tuple[str, bytes]]:
     """One small page per document and language, holding that language's blocks, for Pagefind only.
 
     Pagefind gives each page one language (its <html lang>) and searches one language per index, so
     a document written in two languages is cut into one page per language: each block is then
     stemmed and segmented as its own language. The pages are never written into the site; their
-    metadata points at the real document page. Keys are "<lang>/<document id>.html".
+    metadata points at the real document page. Paths are "<bundle>/<document id>.html".
     """
-    pages: dict[str, bytes] = {}
+    parts = _bundle_parts(site)
     for document in site.documents:
         for code, html in _blocks_by_lang(document).items():
             meta = {
@@ -147,8 +176,7 @@ def fragment_pages(site: Site, groups: Groups | None = None) -> dict[str, bytes]
                 f'<!DOCTYPE html>\n<html lang="{code}">\n<head>\n<meta charset="utf-8">\n'
                 f"<title>{escape(document.title)}</title>\n{head}\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
             )
-            pages[f"{code}/{document.id}.html"] = page.encode()
-    return pages
+            yield f"{_bundle(code, document.id, parts[code])}/{document.id}.html", page.encode()
 
 
 def pagefind_binary() -> Path:
@@ -164,54 +192,88 @@ def pagefind_binary() -> Path:
     return found
 
 
-def run_pagefind(
-    files: Mapping[str, bytes], *, previous: Path | None = None, jobs: int | None = None
-) -> dict[str, bytes]:
-    """Index the fragment pages with Pagefind, one bundle per language: {"pagefind/<lang>/…": bytes}.
+Pages = Mapping[str, bytes] | Callable[[], Iterable[tuple[str, bytes]]]  # pages by path, or a way to make them
+
+
+def run_pagefind(pages: Pages, *, previous: Path | None = None, jobs: int | None = None) -> Iterator[tuple[str, bytes]]:
+    """Index fragment pages ("<bundle>/<name>.html") with Pagefind: ("pagefind/<bundle>/<file>", bytes)."""
+    with PagefindWork(pages, previous=previous, jobs=jobs) as work:
+        yield from work.files()
+
+
+class PagefindWork:
+    """Pagefind's bundles, one per fragment-page folder, made in two steps so that little is held in memory.
 
     One bundle per language lets the browser open one Pagefind instance per language, each with
     its own stemmer and segmenter, and search them all at once (one instance searches only one).
     Each bundle carries BUNDLE_KEY: a hash of the pages it was made from and of the Pagefind
     version, with a hash of each of its files. When `previous` (the last build's output folder)
-    holds a bundle with the same key and intact files, it is kept rather than made again. At most
-    `jobs` Pagefind processes (default PAGEFIND_JOBS) run at once, as each holds a whole index in memory.
+    holds a bundle with the same key and intact files, it is kept rather than made again.
+
+    Making the object hashes the pages and writes those of the bundles Pagefind must make to a
+    temporary folder; it keeps no reference to them, so the caller can let go of what made them
+    before `files` runs Pagefind, which holds a bundle's whole index in memory. `files` yields each
+    bundle's files as soon as they are read. At most `jobs` (default PAGEFIND_JOBS) run at once.
     """
-    by_lang: dict[str, dict[str, bytes]] = {}
-    for path, content in files.items():
-        code, _, rest = path.partition("/")
-        if not _SAFE_CODE.match(code) or not rest:
-            raise ValueError(f"fragment page paths are '<lang>/<name>.html', not {path!r}")
-        by_lang.setdefault(code, {})[rest] = content
-    if not by_lang:
-        return {}
-    binary = pagefind_binary()
-    version = _pagefind_version(str(binary))
-    keys = {code: _bundle_key(version, code, pages) for code, pages in by_lang.items()}
-    bundles: dict[str, dict[str, bytes]] = {}
-    for code, key in keys.items():
-        kept = _previous_bundle(previous, code, key) if previous is not None else None
-        if kept is not None:
-            bundles[code] = kept
-    # The largest first, so the work ends at about the same time when several run at once.
-    todo = sorted((code for code in by_lang if code not in bundles), key=lambda code: (-len(by_lang[code]), code))
-    if todo:
-        with tempfile.TemporaryDirectory(prefix="corpus-site-pagefind-") as temp:
-            root = Path(temp)
-            for code in todo:
-                for rest, content in by_lang[code].items():
-                    target = root / "site" / code / rest
+
+    def __init__(self, pages: Pages, *, previous: Path | None = None, jobs: int | None = None) -> None:
+        self.previous, self.jobs = previous, jobs
+        made = pages.items if isinstance(pages, Mapping) else pages
+        digests: dict[str, dict[str, bytes]] = {}
+        for path, content in made():
+            bundle, _, rest = path.partition("/")
+            if not _BUNDLE_NAME.match(bundle) or not rest:
+                raise ValueError(f"fragment page paths are '<bundle>/<name>.html', not {path!r}")
+            digests.setdefault(bundle, {})[rest] = hashlib.sha256(content).digest()
+        self.binary = pagefind_binary() if digests else None
+        version = _pagefind_version(str(self.binary)) if self.binary else ""
+        self.keys = {bundle: _bundle_key(version, bundle, pages) for bundle, pages in sorted(digests.items())}
+        self.kept = [bundle for bundle, key in self.keys.items() if self._kept(bundle, key) is not None]
+        # The largest first, so the work ends at about the same time when several run at once.
+        self.todo = sorted(set(self.keys) - set(self.kept), key=lambda bundle: (-len(digests[bundle]), bundle))
+        self._temp = tempfile.TemporaryDirectory(prefix="corpus-site-pagefind-") if self.todo else None
+        if self._temp:
+            wanted = set(self.todo)
+            for path, content in made():
+                bundle, _, rest = path.partition("/")
+                if bundle in wanted:
+                    target = Path(self._temp.name, "site", bundle, rest)
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(content)
-            workers = max(1, min(len(todo), jobs or PAGEFIND_JOBS, os.cpu_count() or 1))
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                made = list(pool.map(lambda code: _index_one(binary, root, code), todo))
-        for code, bundle in zip(todo, made, strict=True):
-            bundles[code] = {**bundle, BUNDLE_KEY: _key_file(keys[code], bundle)}
-    output: dict[str, bytes] = {}
-    for code, bundle in bundles.items():
-        for relative, content in bundle.items():
-            output[f"{PAGEFIND_DIR}/{code}/{relative}"] = content
-    return dict(sorted(output.items()))
+
+    def _kept(self, bundle: str, key: str) -> dict[str, bytes] | None:
+        return _previous_bundle(self.previous, bundle, key) if self.previous is not None else None
+
+    def files(self) -> Iterator[tuple[str, bytes]]:
+        """The kept bundles' files, then Pagefind's, bundle by bundle: ("pagefind/<bundle>/<file>", bytes)."""
+        for bundle in self.kept:
+            kept = self._kept(bundle, self.keys[bundle])
+            if kept is None:
+                raise SearchIndexError(f"the search index in {self.previous} changed during the build; build again")
+            yield from _in_site(bundle, kept)
+        if not self._temp or not self.binary:
+            return
+        root, binary = Path(self._temp.name), self.binary
+        workers = max(1, min(len(self.todo), self.jobs or PAGEFIND_JOBS, os.cpu_count() or 1))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            made = pool.map(lambda bundle: _index_one(binary, root, bundle), self.todo)
+            for bundle, files in zip(self.todo, made, strict=True):
+                yield from _in_site(bundle, {**files, BUNDLE_KEY: _key_file(self.keys[bundle], files)})
+
+    def close(self) -> None:
+        if self._temp:
+            self._temp.cleanup()
+
+    def __enter__(self) -> PagefindWork:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _in_site(bundle: str, files: Mapping[str, bytes]) -> Iterator[tuple[str, bytes]]:
+    for relative in sorted(files):
+        yield f"{PAGEFIND_DIR}/{bundle}/{relative}", files[relative]
 
 
 @functools.lru_cache(maxsize=4)
@@ -224,10 +286,10 @@ def _pagefind_version(binary: str) -> str:
     return finished.stdout.strip() if finished.returncode == 0 else ""
 
 
-def _bundle_key(version: str, code: str, pages: Mapping[str, bytes]) -> str:
-    """A hash of everything a language's bundle is made from: Pagefind's version and the pages, names and bytes."""
+def _bundle_key(version: str, bundle: str, pages: Mapping[str, bytes]) -> str:
+    """A hash of everything a bundle is made from: Pagefind's version, and its pages' names and hashes."""
     digest = hashlib.sha256()
-    parts = [text.encode() for text in ("corpus-site bundle 1", version, code)]
+    parts = [text.encode() for text in ("corpus-site bundle 2", version, bundle)]
     for name in sorted(pages):
         parts += [name.encode(), pages[name]]
     for part in parts:
@@ -240,15 +302,15 @@ def _key_file(key: str, bundle: Mapping[str, bytes]) -> bytes:
     return (json.dumps({"key": key, "files": files}, indent=0, sort_keys=True) + "\n").encode()
 
 
-def _previous_bundle(previous: Path, code: str, key: str) -> dict[str, bytes] | None:
-    """The last build's bundle for `code`, if it was made from the same pages and its files are intact."""
-    folder = previous / PAGEFIND_DIR / code
+def _previous_bundle(previous: Path, bundle: str, key: str) -> dict[str, bytes] | None:
+    """The last build's `bundle`, if it was made from the same pages and its files are intact."""
+    folder = previous / PAGEFIND_DIR / bundle
     try:
         raw = _read_regular(folder / BUNDLE_KEY)
         recorded = json.loads(raw)
         if not isinstance(recorded, dict) or recorded.get("key") != key or not isinstance(recorded.get("files"), dict):
             return None
-        bundle: dict[str, bytes] = {}
+        files: dict[str, bytes] = {}
         for name, digest in recorded["files"].items():
             if (
                 not isinstance(name, str)
@@ -259,13 +321,13 @@ def _previous_bundle(previous: Path, code: str, key: str) -> dict[str, bytes] | 
             content = _read_regular(folder / name)
             if hashlib.sha256(content).hexdigest() != digest:
                 return None
-            bundle[name] = content
+            files[name] = content
     except (OSError, ValueError):
         return None
-    if _key_file(key, bundle) != raw:
+    if _key_file(key, files) != raw:
         return None
-    bundle[BUNDLE_KEY] = raw
-    return bundle
+    files[BUNDLE_KEY] = raw
+    return files
 
 
 def _read_regular(path: Path) -> bytes:
@@ -275,8 +337,8 @@ def _read_regular(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _index_one(binary: Path, root: Path, code: str) -> dict[str, bytes]:
-    site_dir, out_dir = root / "site" / code, root / "out" / code
+def _index_one(binary: Path, root: Path, bundle: str) -> dict[str, bytes]:
+    site_dir, out_dir = root / "site" / bundle, root / "out" / bundle
     command = [str(binary), "--site", str(site_dir), "--output-path", str(out_dir), "--silent"]
     try:
         finished = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -284,7 +346,8 @@ def _index_one(binary: Path, root: Path, code: str) -> dict[str, bytes]:
         raise SearchIndexError(f"could not run Pagefind ({binary}): {error}") from None
     if finished.returncode != 0:
         message = (finished.stderr or finished.stdout).strip().splitlines()
-        raise SearchIndexError(f"Pagefind failed on the {language_name(code)} pages: {' '.join(message[-3:])}")
+        language = language_name(bundle.partition(".")[0])
+        raise SearchIndexError(f"Pagefind failed on the {language} pages: {' '.join(message[-3:])}")
     files = {
         path.relative_to(out_dir).as_posix(): path.read_bytes()
         for path in sorted(out_dir.rglob("*"))
