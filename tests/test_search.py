@@ -422,7 +422,15 @@ def test_a_changed_language_or_a_damaged_bundle_is_made_again(tmp_path: Path) ->
 
 
 def test_pagefind_runs_one_or_several_at_a_time_with_the_same_result() -> None:
-    assert _pagefind(SMALL_PAGES, jobs=1) == _pagefind(SMALL_PAGES, jobs=3)
+    pages = {**SMALL_PAGES, "ja/one.html": _fragment("ja", "one", "図書館は朝九時に開きます。")}
+    assert _pagefind(pages, jobs=1) == _pagefind(pages, jobs=3)
+
+
+def test_a_language_whose_segmenter_loads_a_dictionary_runs_alone() -> None:
+    assert search_module._may_start("ja", [])
+    assert search_module._may_start("en.2", ["en.1"])
+    for bundle, running in (("ja", ["en.1"]), ("en.1", ["ja"]), ("fr", ["zh.2"]), ("zh-Hant.1", ["de"])):
+        assert not search_module._may_start(bundle, running), (bundle, running)
 
 
 def test_build_writes_search_files(seed_site: Path, seed_structure: Site) -> None:
