@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -168,7 +167,7 @@ def build(
                 index = pagefind.files()
             else:  # serve: the pages first, keeping the last index; a second build brings the index up to date
                 index = _previous_search_index(out)
-            # Pagefind holds a bundle's whole index in memory (Japanese alone takes 340 MB for its dictionary):
+            # Pagefind holds a bundle's whole index in memory (Japanese alone takes 341 MB for its dictionary):
             # the documents go before it runs, so the two processes together stay small.
             if memo:
                 memo.rendering_done()
@@ -207,13 +206,10 @@ def build(
 
 
 def _give_back_freed_memory() -> None:
-    """Return the memory freed objects leave in the C heap to the system (glibc keeps it otherwise: 210 against
-    82 MB after 10,000 documents). Elsewhere this does nothing."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    """Hand the memory freed objects leave in glibc's heap back to the system, which glibc does not do by itself
+    (at 10,000 documents the process drops from 342 to 178 MB). Where there is no malloc_trim, nothing happens."""
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _since(started: float, timings: list[tuple[str, float]]) -> float:
