@@ -245,6 +245,7 @@ class Run:
     seconds: float
     max_rss_mb: float  # the largest single process (kernel ru_maxrss of the child and what it waited for)
     tree_mb: float  # the whole process tree, summed, sampled every 20 ms
+    tree_pss_mb: float  # the same with each shared page counted once (PSS): forked workers share their parent's
     output: str
     processes: dict[str, float] = field(default_factory=dict)  # the largest process of each name, MB
     search: float | None = None  # seconds of it spent on the search index, as the build reports it
@@ -276,16 +277,29 @@ def _rss_kb(pid: int) -> tuple[str, int]:
     return name, rss
 
 
-def tree_rss_kb(pid: int) -> tuple[int, dict[str, int]]:
-    """The tree's total resident memory, and the largest process of each name in it."""
-    total, largest, stack = 0, {}, [pid]
+def _pss_kb(pid: int) -> int:
+    """The process's proportional set size in KiB: its resident pages, each shared one divided among its sharers."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss_kb(pid: int) -> tuple[int, int, dict[str, int]]:
+    """The tree's total resident memory (RSS, then PSS), and the largest process of each name in it."""
+    total, proportional, largest, stack = 0, 0, {}, [pid]
     while stack:
         current = stack.pop()
         name, rss = _rss_kb(current)
         total += rss
+        proportional += _pss_kb(current)
         largest[name] = max(largest.get(name, 0), rss)
         stack.extend(_children(current))
-    return total, largest
+    return total, proportional, largest
 
 
 def measure(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
@@ -294,15 +308,15 @@ def measure(command: list[str], cwd: Path | None = None, env: dict[str, str] | N
     with open(log, "w+", encoding="utf-8", errors="replace") as output:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
-        peak = 0
+        peak = peak_pss = 0
         by_name: dict[str, int] = {}
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, peak_pss
             while not done.is_set():
-                total, largest = tree_rss_kb(process.pid)
-                peak = max(peak, total)
+                total, proportional, largest = tree_rss_kb(process.pid)
+                peak, peak_pss = max(peak, total), max(peak_pss, proportional)
                 for name, rss in largest.items():
                     by_name[name] = max(by_name.get(name, 0), rss)
                 done.wait(0.02)
@@ -320,7 +334,7 @@ def measure(command: list[str], cwd: Path | None = None, env: dict[str, str] | N
     if process.returncode != 0:
         raise SystemExit(f"bench: {' '.join(command)} exited with {process.returncode}:\n{text[-3000:]}")
     processes = {name: kb / 1024 for name, kb in by_name.items() if name}
-    return Run(seconds, usage.ru_maxrss / 1024, peak / 1024, text, processes)
+    return Run(seconds, usage.ru_maxrss / 1024, peak / 1024, peak_pss / 1024, text, processes)
 
 
 # --- the builders ------------------------------------------------------------------------------
@@ -574,6 +588,11 @@ def _rows(result: Results) -> list[tuple[str, str, str, str, str, str]]:
         for name in ("Hugo", "Eleventy")
     ]
     rows.append(("peak memory, cold build (largest process / process tree)", memory, *peer_memory, "", "< 500 MB"))
+    ours_pss, hugo_pss, eleventy_pss = (
+        f"{median(runs, 'tree_pss_mb'):.0f} MB" if runs else ""
+        for runs in (cold_runs, result.peers.get("Hugo"), result.peers.get("Eleventy"))
+    )
+    rows.append(("… process tree, shared pages counted once (PSS)", ours_pss, hugo_pss, eleventy_pss, "", ""))
     names = sorted({name for run in cold_runs for name in run.processes})
     each = {name: statistics.median(run.processes.get(name, 0) for run in cold_runs) for name in names}
     biggest = sorted(each.items(), key=lambda item: -item[1])[:3]
