@@ -360,20 +360,20 @@ OutputState = dict[str, tuple[int, int, int]]  # relative path → (size, mtime 
 def output_state(out: Path) -> OutputState:
     """Every file in the output folder as the file system sees it; any edit, addition or removal changes it."""
     state: OutputState = {}
-    root = os.fspath(out)
-    stack = [root]
+    # Relative paths are joined as the walk goes: os.path.relpath took most of a warm rebuild at 100,000 documents.
+    stack = [("", os.fspath(out))]
     while stack:
-        folder = stack.pop()
+        prefix, folder = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError:
             continue
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                stack.append(entry.path)
+                stack.append((prefix + entry.name + "/", entry.path))
                 continue
             info = entry.stat(follow_symlinks=False)
-            state[os.path.relpath(entry.path, root)] = (info.st_size, info.st_mtime_ns, info.st_ino)
+            state[prefix + entry.name] = (info.st_size, info.st_mtime_ns, info.st_ino)
     return state
 
 
