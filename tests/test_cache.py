@@ -375,6 +375,17 @@ def test_kept_pages_are_always_what_rendering_would_give(tmp_path: Path) -> None
     assert "ru.html" not in (out / "docs" / "note-00.html").read_text(encoding="utf-8")
 
 
+def test_a_page_whose_empty_list_fills_is_rendered_again(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path, count=3)  # three different texts: no page lists a near-duplicate
+    out = tmp_path / "site"
+    build(seeds, out)
+    assert "Near-duplicates" not in (out / "docs" / "note-00.html").read_text(encoding="utf-8")
+    (seeds / "note-10.md").write_text(f"---\ntitle: Note 10\n---\n\n{EN}\n\n{EN}\n", encoding="utf-8")
+    build(seeds, out)
+    assert "note-10.md" in (out / "docs" / "note-00.html").read_text(encoding="utf-8")
+    assert_same_as_a_plain_build(seeds, out, tmp_path)
+
+
 def test_a_template_that_reads_the_whole_site_makes_every_page_depend_on_it(tmp_path: Path) -> None:
     seeds = write_corpus(tmp_path, count=6)
     templates = tmp_path / "templates"

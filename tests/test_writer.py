@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from corpus_site.writer import MANIFEST, OutputError, check_output, write_site
+from corpus_site.writer import MANIFEST, OutputError, StagedSite, check_output, write_site
 
 SITE_A = {"index.html": b"<p>a</p>", "docs/one.html": b"one", "docs/two.html": b"two", "static/style.css": b"body{}"}
 SITE_B = {
@@ -267,4 +268,19 @@ def test_an_old_file_of_the_same_size_but_other_bytes_is_written_anew(tmp_path: 
     stats = write_site(out, changed)
     assert site_files(out) == changed
     assert not (out / "docs" / "one.html").is_symlink()
+    assert stats.written == 1 and stats.unchanged == 3
+
+
+def test_a_vouched_old_file_is_linked_and_a_wrong_vouch_is_not_trusted(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, SITE_A)
+    before = (out / "docs" / "one.html").stat().st_ino
+    stage = StagedSite(out)
+    stage.vouch("docs/one.html", hashlib.sha256(b"one").digest())
+    stage.vouch("docs/two.html", hashlib.sha256(b"two").digest())  # but the build now makes other bytes
+    for name, content in {**SITE_A, "docs/two.html": b"owt"}.items():
+        stage.add(name, content)
+    stats = stage.finish()
+    assert (out / "docs" / "one.html").stat().st_ino == before
+    assert (out / "docs" / "two.html").read_bytes() == b"owt"
     assert stats.written == 1 and stats.unchanged == 3

@@ -158,6 +158,8 @@ def build(
     try:
         # Each page goes to the staging folder as soon as it is rendered: the site is never all in memory.
         with staged_site(out) as stage, ExitStack() as search_work:
+            if memo:
+                memo.vouch = stage.vouch
             _render_into(stage, site, env, rendered, templates=templates, base_url=base_url, health=health)
             timings.append(("structure, render and write", _since(started, timings)))
             if search_index:

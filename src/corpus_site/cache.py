@@ -17,7 +17,7 @@ import re
 import sqlite3
 import sys
 import types
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from contextlib import closing, contextmanager, suppress
 from functools import cache
 from pathlib import Path
@@ -588,6 +588,8 @@ class PageMemo:
         self._functions: bytes | None = None
         self._pages: dict[str, tuple[str, bytes]] = {}  # key → (page path, hash of the page), for this build
         self._previous: dict[str, tuple[str, bytes]] = {}
+        # Told of each kept page's file and hash (StagedSite.vouch), so the writer need not read it a second time.
+        self.vouch: Callable[[str, bytes], None] | None = None
         try:
             with closing(sqlite3.connect(folder / _DB_NAME, timeout=_BUSY_MS / 1000)) as db:
                 db.executescript(_SCHEMA)
@@ -641,6 +643,9 @@ class PageMemo:
         if (value is None or kind in (str, int, float, bool)) and rests == ((),):
             shown = repr(value)
             return f"{kind.__name__}:{len(shown)}:{shown}".encode()
+        if kind in (list, tuple) and not value:
+            # Most pages pass fresh empty lists (no versions, no duplicates): memoising them by id only fills memory.
+            return f"empty {kind.__name__}:{rests!r}".encode()
         document = self.documents.get(id(value))
         if document is not None and document[0] is value:
             # Its seed's key settles everything read from it (which paths, the template's source says).
@@ -670,6 +675,8 @@ class PageMemo:
             return None
         self._pages[key] = found
         self.kept += 1
+        if self.vouch:
+            self.vouch(page_path, found[1])
         return page
 
     def rendered_page(self, key: str, page_path: str, page: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import hashlib
 import json
 import os
 import shutil
@@ -65,6 +66,12 @@ class StagedSite:
         self.names: set[str] = set()
         self.made: set[str] = set()
         self.written = self.unchanged = 0
+        self.vouched: dict[str, bytes] = {}  # path → hash of the last site's file there, read during this build
+
+    def vouch(self, relative: str, digest: bytes) -> None:
+        """Note that the last site's file at `relative` was read during this build and hashed to `digest`:
+        if `add` is given bytes with that hash, it links the file without reading it again."""
+        self.vouched[relative] = digest
 
     def add(self, relative: str, content: bytes) -> None:
         """Write one file of the site (an identical one of the last site is hard-linked instead)."""
@@ -83,7 +90,9 @@ class StagedSite:
         if folder not in self.made:
             os.makedirs(folder, exist_ok=True)
             self.made.add(folder)
-        if _reuse_if_same(self.old.get(relative), target, content):
+        old, vouched = self.old.get(relative), self.vouched.pop(relative, None)
+        same = vouched is not None and hashlib.sha256(content).digest() == vouched
+        if (same and _link(old, target)) or (not same and _reuse_if_same(old, target, content)):
             self.unchanged += 1
             return
         with open(target, "wb") as handle:
@@ -195,6 +204,16 @@ def _reuse_if_same(old: os.DirEntry[str] | None, target: str, content: bytes) ->
         with open(old.path, "rb") as handle:
             if handle.read(len(content) + 1) != content:
                 return False
+    except OSError:
+        return False
+    return _link(old, target)
+
+
+def _link(old: os.DirEntry[str] | None, target: str) -> bool:
+    """Hard-link a regular old file known to hold the right bytes."""
+    try:
+        if old is None or not old.is_file(follow_symlinks=False):
+            return False
         os.link(old.path, target)
         return True
     except OSError:
