@@ -29,6 +29,7 @@ from corpus_site.records import Corpus
 from corpus_site.search import (
     BUNDLE_KEY,
     SEARCH_DATA,
+    PagefindWork,
     bundle_names,
     fragment_pages,
     run_pagefind,
@@ -400,6 +401,25 @@ def test_an_unchanged_language_keeps_its_bundle_from_the_last_build(tmp_path: Pa
     assert {name: data for name, data in kept.items() if name.startswith("pagefind/en/")} == {
         name: data for name, data in fresh.items() if name.startswith("pagefind/en/")
     }
+
+
+def test_a_kept_bundle_is_vouched_for_and_a_symlinked_file_is_never_followed(tmp_path: Path) -> None:
+    fresh = _pagefind(SMALL_PAGES)
+    _write_out(tmp_path / "site", fresh)
+    vouched: dict[str, bytes] = {}
+    with PagefindWork(SMALL_PAGES, previous=tmp_path / "site", vouch=vouched.__setitem__) as work:
+        assert dict(work.files()) == fresh
+    assert vouched == {name: hashlib.sha256(data).digest() for name, data in fresh.items()}
+    # A file swapped for a link to other bytes, its recorded hash changed to match: not read, so made again.
+    fragment = next(name for name in fresh if name.startswith("pagefind/fr/") and name.endswith(".pf_fragment"))
+    (tmp_path / "elsewhere").write_bytes(b"changed")
+    (tmp_path / "site" / fragment).unlink()
+    (tmp_path / "site" / fragment).symlink_to(tmp_path / "elsewhere")
+    key_path = tmp_path / "site" / "pagefind" / "fr" / BUNDLE_KEY
+    recorded = json.loads(key_path.read_text())
+    recorded["files"][fragment.split("/", 2)[2]] = hashlib.sha256(b"changed").hexdigest()
+    key_path.write_text(json.dumps(recorded, indent=0, sort_keys=True) + "\n")
+    assert _pagefind(SMALL_PAGES, previous=tmp_path / "site") == fresh
 
 
 def test_a_changed_language_or_a_damaged_bundle_is_made_again(tmp_path: Path) -> None:

@@ -165,7 +165,9 @@ def build(
             if search_index:
                 groups = {member: group.id for group in site.groups for member in group.members}
                 stage.add(SEARCH_DATA, search_data_js(site, groups))
-                pagefind = search_work.enter_context(PagefindWork(partial(fragment_pages, site, groups), previous=out))
+                pagefind = search_work.enter_context(
+                    PagefindWork(partial(fragment_pages, site, groups), previous=out, vouch=stage.vouch)
+                )
                 index = pagefind.files()
             else:  # serve: the pages first, keeping the last index; a second build brings the index up to date
                 index = _previous_search_index(out)

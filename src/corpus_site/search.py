@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import subprocess
 import tempfile
 import zlib
@@ -221,8 +222,16 @@ class PagefindWork:
     language whose segmenter loads a dictionary runs alone.
     """
 
-    def __init__(self, pages: Pages, *, previous: Path | None = None, jobs: int | None = None) -> None:
+    def __init__(
+        self,
+        pages: Pages,
+        *,
+        previous: Path | None = None,
+        jobs: int | None = None,
+        vouch: Callable[[str, bytes], None] | None = None,
+    ) -> None:
         self.previous, self.jobs = previous, jobs
+        self.vouch = vouch  # told of each kept file and its hash (StagedSite.vouch): the writer need not read it again
         made = pages.items if isinstance(pages, Mapping) else pages
         digests: dict[str, dict[str, bytes]] = {}
         for path, content in made():
@@ -255,7 +264,10 @@ class PagefindWork:
             kept = self._kept(bundle, self.keys[bundle])
             if kept is None:
                 raise SearchIndexError(f"the search index in {self.previous} changed during the build; build again")
-            yield from _in_site(bundle, kept)
+            for path, content in _in_site(bundle, kept):
+                if self.vouch:
+                    self.vouch(path, hashlib.sha256(content).digest())
+                yield path, content
         if not self._temp or not self.binary:
             return
         root, binary = Path(self._temp.name), self.binary
@@ -357,9 +369,11 @@ def _previous_bundle(previous: Path, bundle: str, key: str) -> dict[str, bytes] 
 
 def _read_regular(path: Path) -> bytes:
     """A regular file's bytes; a symlink or anything else is refused (OSError)."""
-    if path.is_symlink() or not path.is_file():
-        raise FileNotFoundError(path)
-    return path.read_bytes()
+    handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # NONBLOCK: a FIFO must not hang us
+    with open(handle, "rb") as file:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise FileNotFoundError(path)
+        return file.read()
 
 
 def _index_one(binary: Path, root: Path, bundle: str) -> dict[str, bytes]:
