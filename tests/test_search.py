@@ -291,6 +291,14 @@ def test_fragments_cut_a_mixed_document_by_language(seed_structure: Site) -> Non
             assert len(body.find_all(recursive=False)) == len(texts)
 
 
+def test_fragments_can_be_made_for_some_bundles_only(seed_structure: Site) -> None:
+    pages = dict(fragment_pages(seed_structure))
+    some = set(sorted({path.split("/")[0] for path in pages})[::2])
+    assert dict(fragment_pages(seed_structure, bundles=some)) == {
+        path: page for path, page in pages.items() if path.split("/")[0] in some
+    }
+
+
 def test_pagefind_bundles_are_per_language_and_deterministic(seed_structure: Site) -> None:
     pages = dict(fragment_pages(seed_structure))
     first = _pagefind(pages)

@@ -11,7 +11,7 @@ import stat
 import subprocess
 import tempfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
@@ -80,7 +80,7 @@ def search_index_files(
     is kept from there instead of running Pagefind again (the result is the same bytes).
     """
     yield SEARCH_DATA, search_data_js(site, groups)
-    yield from run_pagefind(lambda: fragment_pages(site, groups), previous=previous)
+    yield from run_pagefind(functools.partial(fragment_pages, site, groups), previous=previous)
 
 
 def bundle_names(site: Site) -> list[str]:
@@ -152,17 +152,23 @@ def script_json(data: object) -> str:
     return _SCRIPT_UNSAFE_RE.sub(lambda match: _SCRIPT_UNSAFE[match[0]], text)
 
 
-def fragment_pages(site: Site, groups: Groups | None = None) -> Iterator[tuple[str, bytes]]:
+def fragment_pages(
+    site: Site, groups: Groups | None = None, bundles: Collection[str] | None = None
+) -> Iterator[tuple[str, bytes]]:
     """One small page per document and language, holding that language's blocks, for Pagefind only.
 
     Pagefind gives each page one language (its <html lang>) and searches one language per index, so
     a document written in two languages is cut into one page per language: each block is then
     stemmed and segmented as its own language. The pages are never written into the site; their
-    metadata points at the real document page. Paths are "<bundle>/<document id>.html".
+    metadata points at the real document page. Paths are "<bundle>/<document id>.html"; with `bundles`, only
+    the pages of those bundles are made.
     """
     parts = _bundle_parts(site)
     for document in site.documents:
         for code, html in _blocks_by_lang(document).items():
+            bundle = _bundle(code, document.id, parts[code])
+            if bundles is not None and bundle not in bundles:
+                continue
             meta = {
                 "title": document.title,
                 "url": doc_url(document.id),
@@ -181,7 +187,7 @@ def fragment_pages(site: Site, groups: Groups | None = None) -> Iterator[tuple[s
                 f'<!DOCTYPE html>\n<html lang="{code}">\n<head>\n<meta charset="utf-8">\n'
                 f"<title>{escape(document.title)}</title>\n{head}\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
             )
-            yield f"{_bundle(code, document.id, parts[code])}/{document.id}.html", page.encode()
+            yield f"{bundle}/{document.id}.html", page.encode()
 
 
 def pagefind_binary() -> Path:
@@ -197,7 +203,8 @@ def pagefind_binary() -> Path:
     return found
 
 
-Pages = Mapping[str, bytes] | Callable[[], Iterable[tuple[str, bytes]]]  # pages by path, or a way to make them
+# Pages by path, or a way to make them: all of them (None), or only those of some bundles.
+Pages = Mapping[str, bytes] | Callable[[Collection[str] | None], Iterable[tuple[str, bytes]]]
 
 
 def run_pagefind(pages: Pages, *, previous: Path | None = None, jobs: int | None = None) -> Iterator[tuple[str, bytes]]:
@@ -232,9 +239,9 @@ class PagefindWork:
     ) -> None:
         self.previous, self.jobs = previous, jobs
         self.vouch = vouch  # told of each kept file and its hash (StagedSite.vouch): the writer need not read it again
-        made = pages.items if isinstance(pages, Mapping) else pages
+        made = _every_page(pages) if isinstance(pages, Mapping) else pages
         digests: dict[str, dict[str, bytes]] = {}
-        for path, content in made():
+        for path, content in made(None):
             bundle, _, rest = path.partition("/")
             if not _BUNDLE_NAME.match(bundle) or not rest:
                 raise ValueError(f"fragment page paths are '<bundle>/<name>.html', not {path!r}")
@@ -247,12 +254,14 @@ class PagefindWork:
         self.todo = sorted(set(self.keys) - set(self.kept), key=lambda bundle: (-len(digests[bundle]), bundle))
         self._temp = tempfile.TemporaryDirectory(prefix="corpus-site-pagefind-") if self.todo else None
         if self._temp:
-            wanted = set(self.todo)
-            for path, content in made():
+            wanted, folders = set(self.todo), set()
+            for path, content in made(wanted):
                 bundle, _, rest = path.partition("/")
                 if bundle in wanted:
                     target = Path(self._temp.name, "site", bundle, rest)
-                    target.parent.mkdir(parents=True, exist_ok=True)
+                    if target.parent not in folders:
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        folders.add(target.parent)
                     target.write_bytes(content)
 
     def _kept(self, bundle: str, key: str) -> dict[str, bytes] | None:
@@ -296,6 +305,10 @@ class PagefindWork:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _every_page(pages: Mapping[str, bytes]) -> Callable[[Collection[str] | None], Iterable[tuple[str, bytes]]]:
+    return lambda _bundles: pages.items()
 
 
 def _may_start(bundle: str, running: Iterable[str]) -> bool:
