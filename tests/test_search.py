@@ -7,8 +7,12 @@ import functools
 import hashlib
 import http.server
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 import unicodedata
 from collections import Counter
@@ -447,6 +451,18 @@ def test_a_changed_language_or_a_damaged_bundle_is_made_again(tmp_path: Path) ->
     (tmp_path / "pagefind" / "fr" / "pagefind-entry.json").unlink()
     assert _pagefind(SMALL_PAGES, previous=tmp_path) == fresh
     assert _pagefind(SMALL_PAGES, previous=tmp_path / "missing") == fresh
+
+
+def test_work_folders_of_killed_builds_are_removed_by_the_next(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    gone = tmp_path / f"corpus-site-pagefind-{finished.stdout.strip()}-abc"  # its process has ended
+    running = tmp_path / f"corpus-site-pagefind-{os.getpid()}-abc"  # a build still running
+    other = tmp_path / "corpus-site-pagefind-unknown"
+    for folder in (gone, running, other):
+        (folder / "site").mkdir(parents=True)
+    _pagefind(SMALL_PAGES)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([running.name, other.name])
 
 
 def test_pagefind_runs_one_or_several_at_a_time_with_the_same_result() -> None:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import tempfile
@@ -252,7 +253,7 @@ class PagefindWork:
         self.kept = [bundle for bundle, key in self.keys.items() if self._kept(bundle, key) is not None]
         # The largest first, so the work ends at about the same time when several run at once.
         self.todo = sorted(set(self.keys) - set(self.kept), key=lambda bundle: (-len(digests[bundle]), bundle))
-        self._temp = tempfile.TemporaryDirectory(prefix="corpus-site-pagefind-") if self.todo else None
+        self._temp = _work_folder() if self.todo else None
         if self._temp:
             wanted, folders = set(self.todo), set()
             for path, content in made(wanted):
@@ -305,6 +306,40 @@ class PagefindWork:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+_WORK_PREFIX = "corpus-site-pagefind-"
+
+
+def _work_folder() -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder for Pagefind's input and output, named after this process so that a later build
+    can tell it was abandoned."""
+    _remove_abandoned_work()
+    return tempfile.TemporaryDirectory(prefix=f"{_WORK_PREFIX}{os.getpid()}-")
+
+
+def _remove_abandoned_work() -> None:
+    """Delete our work folders whose process is gone: a build that was killed could not remove its own."""
+    if os.name != "posix":  # os.kill(pid, 0) only asks on POSIX; elsewhere it can end the process
+        return
+    for folder in Path(tempfile.gettempdir()).glob(f"{_WORK_PREFIX}*"):
+        pid = folder.name.removeprefix(_WORK_PREFIX).partition("-")[0]
+        try:
+            mine = folder.lstat().st_uid == os.getuid() and stat.S_ISDIR(folder.lstat().st_mode)
+        except OSError:
+            continue
+        if mine and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
 
 
 def _every_page(pages: Mapping[str, bytes]) -> Callable[[Collection[str] | None], Iterable[tuple[str, bytes]]]:
