@@ -325,9 +325,10 @@ def _remove_abandoned_work() -> None:
     for folder in Path(tempfile.gettempdir()).glob(f"{_WORK_PREFIX}*"):
         pid = folder.name.removeprefix(_WORK_PREFIX).partition("-")[0]
         try:
-            mine = folder.lstat().st_uid == os.getuid() and stat.S_ISDIR(folder.lstat().st_mode)
+            info = folder.lstat()
         except OSError:
             continue
+        mine = info.st_uid == os.getuid() and stat.S_ISDIR(info.st_mode)
         if mine and pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
