@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 import shutil
@@ -178,6 +179,29 @@ def test_files_a_user_put_into_the_output_are_kept(tmp_path: Path, seeds: Path) 
     build(seeds, out)
     for name, data in user.items():
         assert (out / name).read_bytes() == data, name
+
+
+# The cyclic garbage collector
+
+
+def test_the_collector_skips_loaded_records_while_rendering_and_is_restored_after(tmp_path: Path, seeds: Path) -> None:
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    seen: set[tuple[str, bool, bool]] = set()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        seen.add((stage, gc.isenabled(), gc.get_freeze_count() > 0))
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    build(seeds, out, progress=progress, jobs=1, cache_dir=cache, search_index=False)
+    # Paused while records are made, then frozen (and collecting again) while pages are rendered.
+    assert seen == {("load", False, False), ("render", True, True)}
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    build(seeds, out, progress=progress, jobs=1, cache_dir=cache, search_index=False)  # kept as it was
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    templates = write_files(tmp_path / "templates", {"doc.html": FAILING_TEMPLATES["late"]})
+    with pytest.raises(BuildError):
+        build(seeds, out, templates=templates, jobs=1, cache_dir=cache, search_index=False)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
 # Refusals

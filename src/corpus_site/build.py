@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -106,7 +107,7 @@ def build(
     try:
         if cache_folder:
             check_cache_dir(cache_folder, seeds, out)
-        with open_cache(cache_folder, seeds) as load_cache:
+        with open_cache(cache_folder, seeds) as load_cache, _records_spared_by_collector():
             found, ignored, problems = discover(seeds)
             keys = load_cache.keys_of(found) if load_cache else []
             # The records are named by their inputs, so the keys and what discovery saw settle the whole site:
@@ -126,6 +127,7 @@ def build(
     except CacheError as error:
         raise BuildError(str(error)) from None
     if kept:
+        gc.unfreeze()
         stats, languages, summary, count = kept
         return BuildResult(
             corpus=summary,
@@ -192,6 +194,8 @@ def build(
             f"cannot write the site to {out} ({failed}: {error.strerror or error}); "
             "check that the output folder's parent exists and is writable"
         ) from None
+    finally:
+        gc.unfreeze()
     if memo:
         memo.commit()
     if site_key and cache_folder:
@@ -207,6 +211,24 @@ def build(
         health=health,
         timings=(*timings, ("swap in", _since(started, timings))),
     )
+
+
+@contextmanager
+def _records_spared_by_collector() -> Iterator[None]:
+    """Load with Python's cyclic garbage collector paused, then freeze what was loaded until the site is written.
+
+    The records hold millions of objects and no reference cycles. Each full collection walked all of them again:
+    nine per build after adding one seed to 10,000 documents, about a second in all. Frozen objects are still
+    freed as soon as nothing refers to them; only the collector's walks skip them.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+        gc.freeze()
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _give_back_freed_memory() -> None:
