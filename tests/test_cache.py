@@ -86,8 +86,27 @@ def test_no_cache_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / CACHE_DIR_NAME).exists()
 
 
+def settle() -> None:
+    """Wait until files written now count as settled, as those of any corpus older than two seconds do."""
+    time.sleep(cache_module._SETTLED_NS / 1e9 + 0.1)
+
+
+def spy_on_reads(monkeypatch: Any) -> list[str]:
+    """The names of the files the cache reads and hashes from now on (it still does so for real)."""
+    reads: list[str] = []
+    real = cache_module._digest_and_stat
+
+    def digest_and_stat(name: str) -> Any:
+        reads.append(Path(name).name)
+        return real(name)
+
+    monkeypatch.setattr(cache_module, "_digest_and_stat", digest_and_stat)
+    return reads
+
+
 def test_an_edit_is_seen_even_when_size_and_mtime_are_put_back(tmp_path: Path) -> None:
     seeds = write_corpus(tmp_path)
+    settle()  # so the first build remembers each seed by what the file system says of it
     out = tmp_path / "site"
     build(seeds, out)
     seed = seeds / "note-01.md"
@@ -99,6 +118,30 @@ def test_an_edit_is_seen_even_when_size_and_mtime_are_put_back(tmp_path: Path) -
     result = build(seeds, out)
     assert result.from_cache == 5
     assert title_of(out, "note-01") == "Nota 1"
+
+
+def test_settled_seeds_are_recognised_without_reading_them(tmp_path: Path, monkeypatch: Any) -> None:
+    seeds = write_corpus(tmp_path)
+    settle()
+    out = tmp_path / "site"
+    build(seeds, out)
+    reads = spy_on_reads(monkeypatch)
+    (seeds / "note-06.md").write_text(f"---\ntitle: Note 6\n---\n\n{OTHER}\n", encoding="utf-8")
+    result = build(seeds, out)
+    assert result.document_count == 7 and result.from_cache == 6
+    assert set(reads) == {"note-06.md"}  # the new seed only: keyed, and keyed again once loaded
+    reads.clear()
+    assert build(seeds, out).document_count == 7
+    assert set(reads) == {"note-06.md"}  # it changed just before it was read: not trusted by its times yet
+
+
+def test_seeds_that_changed_just_before_a_build_are_read_again_by_the_next(tmp_path: Path, monkeypatch: Any) -> None:
+    seeds = write_corpus(tmp_path)
+    out = tmp_path / "site"
+    build(seeds, out)
+    reads = spy_on_reads(monkeypatch)
+    build(seeds, out)
+    assert sorted(reads) == sorted(path.name for path in seeds.iterdir())
 
 
 def test_a_changed_sidecar_reloads_its_seed(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import pickle
 import re
 import sqlite3
 import sys
+import time
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from contextlib import closing, contextmanager, suppress
@@ -37,6 +38,11 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 _LOADER_MODULE = "features"  # load_analysed: the loader plus the per-document analyses
 # A seed's bytes are read to key it; larger ones are left to the loader (which skips them unread).
 _MAX_KEYED_BYTES = 64 * 1024 * 1024
+# A file is known by what the file system says of it (device, inode, size, modification and change times) once its
+# bytes have been hashed, so a rebuild need not read every seed again. One changed less than this long before it
+# was hashed is not remembered: an edit later in the same tick of a coarse clock could leave all of that as it was
+# (git's "racily clean" entries). The change time cannot be set back by anyone, unlike the modification time.
+_SETTLED_NS = 2_000_000_000
 _BUSY_MS = 30_000  # another build using the same cache holds the lock for at most its final write
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, record BLOB NOT NULL);
@@ -44,6 +50,9 @@ CREATE TABLE IF NOT EXISTS uses (scope TEXT NOT NULL, key TEXT NOT NULL, PRIMARY
 CREATE TABLE IF NOT EXISTS sites (out TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, state BLOB, stats BLOB);
 CREATE TABLE IF NOT EXISTS pages (
   out TEXT NOT NULL, key TEXT NOT NULL, path TEXT NOT NULL, digest BLOB NOT NULL, PRIMARY KEY (out, key)
+);
+CREATE TABLE IF NOT EXISTS files (
+  scope TEXT NOT NULL, path TEXT NOT NULL, seen TEXT NOT NULL, digest BLOB NOT NULL, PRIMARY KEY (scope, path)
 );
 """
 
@@ -140,31 +149,52 @@ def _dependency_versions() -> dict[str, str]:
     return versions
 
 
-def _read(path: Path) -> bytes | None:
+FileDigest = Callable[[Path], bytes | None]  # a file's SHA-256, or None when it cannot be keyed
+
+
+def file_digest(path: Path) -> bytes | None:
+    """The SHA-256 of the file's bytes, read now; None when it cannot be read or is too large to key."""
+    return _digest_and_stat(os.fspath(path))[0]
+
+
+def _digest_and_stat(name: str) -> tuple[bytes | None, os.stat_result | None]:
+    """The file's digest and its state while it was read: None for the state if it changed meanwhile."""
     try:
-        if path.stat().st_size > _MAX_KEYED_BYTES:
-            return None
-        return path.read_bytes()
+        before = os.stat(name)
+        if before.st_size > _MAX_KEYED_BYTES:
+            return None, None
+        with open(name, "rb") as handle:
+            data = handle.read(_MAX_KEYED_BYTES + 1)
+            after = os.fstat(handle.fileno())
     except OSError:
-        return None
+        return None, None
+    if len(data) > _MAX_KEYED_BYTES:
+        return None, None
+    return hashlib.sha256(data).digest(), after if _seen(after) == _seen(before) else None
 
 
-def seed_key(seed: SeedFile, options: str = "") -> str | None:
+def _seen(info: os.stat_result) -> str:
+    """What the file system says of a file that any write, replacement or rename changes."""
+    return f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
+
+
+def _settled(info: os.stat_result) -> bool:
+    """Whether the file last changed long enough ago that a later change would show in its times. Never on
+    Windows, where st_ctime is when the file was made, so an edit with its modification time put back hides."""
+    return os.name == "posix" and max(info.st_mtime_ns, info.st_ctime_ns) < time.time_ns() - _SETTLED_NS
+
+
+def seed_key(seed: SeedFile, options: str = "", digest_of: FileDigest = file_digest) -> str | None:
     """The cache key of one seed, or None when it cannot be keyed (unreadable, huge): then it is loaded afresh."""
     digest = hashlib.sha256(code_fingerprint().encode())
     digest.update(b"\0options\0" + options.encode())
     for field in dataclasses.fields(seed):
         value = getattr(seed, field.name)
-        if field.name == "path":
-            data = _read(seed.path)
-            if data is None:
+        if isinstance(value, Path):  # the seed, its sidecar, or any other file the loader reads for it
+            content = digest_of(value)
+            if content is None:
                 return None
-            digest.update(b"\0bytes\0" + hashlib.sha256(data).digest())
-        elif isinstance(value, Path):  # a sidecar, or any other file the loader reads for this seed
-            data = _read(value)
-            if data is None:
-                return None
-            digest.update(f"\0{field.name}\0".encode() + hashlib.sha256(data).digest())
+            digest.update((b"\0bytes\0" if field.name == "path" else f"\0{field.name}\0".encode()) + content)
         else:
             digest.update(f"\0{field.name}\0{value!r}".encode())
     return digest.hexdigest()
@@ -189,6 +219,8 @@ class LoadCache:
         self._write_early = True  # write records in batches while loading, until that fails once
         self._known: dict[SeedFile, str | None] = {}
         self._db = self._connect()
+        self._files_before: dict[str, tuple[str, bytes]] | None = None  # path → (_seen, digest), as last committed
+        self._files: dict[str, tuple[str, bytes]] = {}  # what this build found out
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -216,7 +248,32 @@ class LoadCache:
         return db
 
     def key(self, seed: SeedFile) -> str | None:
-        return seed_key(seed, self.options)
+        return seed_key(seed, self.options, self.file_digest)
+
+    def file_digest(self, path: Path) -> bytes | None:
+        """file_digest, without reading a file that the file system shows unchanged since it was last hashed."""
+        name = os.fspath(path)
+        if self._files_before is None:
+            self._files_before = self._files_committed()
+        known = self._files_before.get(name)
+        if known is not None:
+            try:
+                if _seen(os.stat(name)) == known[0]:
+                    self._files[name] = known
+                    return known[1]
+            except OSError:
+                return None
+        digest, info = _digest_and_stat(name)
+        if digest is not None and info is not None and _settled(info):
+            self._files[name] = (_seen(info), digest)
+        return digest
+
+    def _files_committed(self) -> dict[str, tuple[str, bytes]]:
+        try:
+            rows = self._db.execute("SELECT path, seen, digest FROM files WHERE scope = ?", (self.scope,))
+            return {path: (seen, digest) for path, seen, digest in rows}
+        except sqlite3.Error:
+            return {}
 
     def keys_of(self, seeds: Sequence[SeedFile]) -> list[str | None]:
         """Each seed's key, kept for `known_key` so the files are read once."""
@@ -317,11 +374,21 @@ class LoadCache:
             db.execute("INSERT OR IGNORE INTO uses SELECT ?, key FROM used", (self.scope,))
             if prune:
                 db.execute("DELETE FROM records WHERE key NOT IN (SELECT key FROM uses)")
+            self._write_files(prune=prune)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         self._fresh.clear()
+
+    def _write_files(self, *, prune: bool) -> None:
+        """Remember the files hashed or recognised in this build (and, when pruning, only those)."""
+        if self._files == self._files_before:
+            return
+        if prune:
+            self._db.execute("DELETE FROM files WHERE scope = ?", (self.scope,))
+        rows = ((self.scope, name, seen, digest) for name, (seen, digest) in self._files.items())
+        self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", rows)
 
     def close(self) -> None:
         self._db.close()
