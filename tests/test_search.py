@@ -36,6 +36,7 @@ from corpus_site.search import (
     PagefindWork,
     bundle_names,
     fragment_pages,
+    language_pages,
     run_pagefind,
     script_json,
     search_data_js,
@@ -276,7 +277,7 @@ def test_script_json_is_inert_and_round_trips() -> None:
 
 
 def test_fragments_cut_a_mixed_document_by_language(seed_structure: Site) -> None:
-    pages = dict(fragment_pages(seed_structure))
+    pages = dict(fragment_pages(language_pages(seed_structure)))
     for document in seed_structure.documents:
         langs = {block.lang for block in document.blocks if block.text.strip()}
         assert {path for path in pages if path.endswith(f"/{document.id}.html")} == {
@@ -296,15 +297,15 @@ def test_fragments_cut_a_mixed_document_by_language(seed_structure: Site) -> Non
 
 
 def test_fragments_can_be_made_for_some_bundles_only(seed_structure: Site) -> None:
-    pages = dict(fragment_pages(seed_structure))
+    pages = dict(fragment_pages(language_pages(seed_structure)))
     some = set(sorted({path.split("/")[0] for path in pages})[::2])
-    assert dict(fragment_pages(seed_structure, bundles=some)) == {
+    assert dict(fragment_pages(language_pages(seed_structure), bundles=some)) == {
         path: page for path, page in pages.items() if path.split("/")[0] in some
     }
 
 
 def test_pagefind_bundles_are_per_language_and_deterministic(seed_structure: Site) -> None:
-    pages = dict(fragment_pages(seed_structure))
+    pages = dict(fragment_pages(language_pages(seed_structure)))
     first = _pagefind(pages)
     second = _pagefind(pages)
     assert first == second  # byte for byte
@@ -320,11 +321,11 @@ def test_pagefind_bundles_are_per_language_and_deterministic(seed_structure: Sit
 def test_a_language_with_many_pages_is_cut_into_bundles_of_bounded_size(
     seed_structure: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    whole = {path.split("/")[0] for path in dict(fragment_pages(seed_structure))}
-    assert bundle_names(seed_structure) == sorted(whole)  # the seeds are small: one bundle per language
+    whole = {path.split("/")[0] for path in dict(fragment_pages(language_pages(seed_structure)))}
+    assert bundle_names(language_pages(seed_structure)) == sorted(whole)  # the seeds are small: one bundle per language
     monkeypatch.setattr(search_module, "BUNDLE_BYTES", 3000)
-    pages = dict(fragment_pages(seed_structure))
-    names = bundle_names(seed_structure)
+    pages = dict(fragment_pages(language_pages(seed_structure)))
+    names = bundle_names(language_pages(seed_structure))
     assert names == sorted({path.split("/")[0] for path in pages})
     assert any("." in name for name in names) and set(names) != whole
     sizes: Counter[str] = Counter()
@@ -348,18 +349,27 @@ def test_a_language_with_many_pages_is_cut_into_bundles_of_bounded_size(
         assert list(entry["languages"]) == [name.split(".")[0]]
 
 
+def parts_of(site: Site) -> dict[str, int]:
+    """How many bundles each language is cut into."""
+    return search_module._bundle_parts(
+        (document, search_module._blocks_by_lang(document)) for document in site.documents
+    )
+
+
 def test_a_documents_bundle_does_not_move_when_another_document_goes(
     seed_structure: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(search_module, "BUNDLE_BYTES", 3000)
-    before = set(dict(fragment_pages(seed_structure)))
+    before = set(dict(fragment_pages(language_pages(seed_structure))))
     compared = 0
     for gone in seed_structure.documents:
         kept = tuple(document for document in seed_structure.documents if document is not gone)
         fewer = dataclasses.replace(seed_structure, documents=kept)
         # While the languages keep their number of parts, every other document's pages stay in their bundles.
-        if search_module._bundle_parts(fewer) == search_module._bundle_parts(seed_structure):
-            assert set(dict(fragment_pages(fewer))) == {p for p in before if not p.endswith(f"/{gone.id}.html")}
+        if parts_of(fewer) == parts_of(seed_structure):
+            assert set(dict(fragment_pages(language_pages(fewer)))) == {
+                p for p in before if not p.endswith(f"/{gone.id}.html")
+            }
             compared += 1
     assert compared
 

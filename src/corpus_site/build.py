@@ -35,7 +35,9 @@ from corpus_site.search import (
     SEARCH_DATA,
     PagefindWork,
     SearchIndexError,
+    bundle_names,
     fragment_pages,
+    language_pages,
     search_data_js,
     search_pages,
 )
@@ -162,13 +164,23 @@ def build(
         with staged_site(out) as stage, ExitStack() as search_work:
             if memo:
                 memo.vouch = stage.vouch
-            _render_into(stage, site, env, rendered, templates=templates, base_url=base_url, health=health)
+            pages = language_pages(site)
+            _render_into(
+                stage,
+                site,
+                env,
+                rendered,
+                templates=templates,
+                base_url=base_url,
+                health=health,
+                bundles=bundle_names(pages),
+            )
             timings.append(("structure, render and write", _since(started, timings)))
             if search_index:
                 groups = {member: group.id for group in site.groups for member in group.members}
                 stage.add(SEARCH_DATA, search_data_js(site, groups))
                 pagefind = search_work.enter_context(
-                    PagefindWork(partial(fragment_pages, site, groups), previous=out, vouch=stage.vouch)
+                    PagefindWork(partial(fragment_pages, pages, groups), previous=out, vouch=stage.vouch)
                 )
                 index = pagefind.files()
             else:  # serve: the pages first, keeping the last index; a second build brings the index up to date
@@ -178,7 +190,7 @@ def build(
             if memo:
                 memo.rendering_done()
             documents.clear()
-            del corpus, site, load
+            del corpus, site, load, pages
             _give_back_freed_memory()
             for path, content in index:
                 stage.add(path, content)
@@ -252,12 +264,13 @@ def _render_into(
     templates: Path | None,
     base_url: str | None,
     health: Health,
+    bundles: list[str],
 ) -> None:
     """Every page, export and static file of the site into `stage`; errors raised in a template become a BuildError."""
     try:
         for path, content in render_site(site, env, rendered, base_url=base_url, health=health):
             stage.add(path, content)
-        for path, content in search_pages(site, env, base_url=base_url).items():
+        for path, content in search_pages(site, env, bundles, base_url=base_url).items():
             stage.add(path, content)
     except TemplateSyntaxError as error:
         raise BuildError(f"{error.filename or error.name}:{error.lineno}: template error: {error.message}") from None

@@ -12,8 +12,9 @@ import stat
 import subprocess
 import tempfile
 import zlib
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment
@@ -60,11 +61,35 @@ class SearchIndexError(Exception):
 Groups = Mapping[str, str]  # document id → translation group id
 
 
-def search_pages(site: Site, env: Environment, *, base_url: str | None = None) -> dict[str, bytes]:
-    """search.html and concordance.html, at the top of the site."""
+@dataclass(frozen=True, slots=True)
+class LanguagePage:
+    """One document's blocks in one language: a page for Pagefind, in the bundle it belongs to."""
+
+    document: Document
+    code: str
+    bundle: str
+    blocks: tuple[str, ...]  # the blocks' safe HTML, in reading order
+
+
+def language_pages(site: Site) -> list[LanguagePage]:
+    """Every document's page per language, with its bundle: worked out once per build, then read both for
+    the search page (which bundles there are) and for Pagefind's input."""
+    by_document = [(document, _blocks_by_lang(document)) for document in site.documents]
+    parts = _bundle_parts(by_document)
+    return [
+        LanguagePage(document, code, _bundle(code, document.id, parts[code]), tuple(blocks))
+        for document, by_lang in by_document
+        for code, blocks in by_lang.items()
+    ]
+
+
+def search_pages(
+    site: Site, env: Environment, bundles: Sequence[str], *, base_url: str | None = None
+) -> dict[str, bytes]:
+    """search.html and concordance.html, at the top of the site, querying `bundles` (see bundle_names)."""
     context = {
         "site": site, "languages": site.languages, "skipped": site.corpus.skipped, "base_url": base_url,
-        "root": "", "page_lang": env.globals["ui_lang"], "bundles": bundle_names(site),
+        "root": "", "page_lang": env.globals["ui_lang"], "bundles": list(bundles),
     }  # fmt: skip
     return {
         path: env.get_template(path).render(page_path=path, **context).encode()
@@ -81,22 +106,19 @@ def search_index_files(
     is kept from there instead of running Pagefind again (the result is the same bytes).
     """
     yield SEARCH_DATA, search_data_js(site, groups)
-    yield from run_pagefind(functools.partial(fragment_pages, site, groups), previous=previous)
+    yield from run_pagefind(functools.partial(fragment_pages, language_pages(site), groups), previous=previous)
 
 
-def bundle_names(site: Site) -> list[str]:
+def bundle_names(pages: Iterable[LanguagePage]) -> list[str]:
     """The Pagefind bundles the site has, in order: a language's code, or "<code>.<part>" for each of its parts."""
-    parts = _bundle_parts(site)
-    return sorted(
-        {_bundle(code, document.id, parts[code]) for document in site.documents for code in _blocks_by_lang(document)}
-    )
+    return sorted({page.bundle for page in pages})
 
 
-def _bundle_parts(site: Site) -> dict[str, int]:
+def _bundle_parts(by_document: Iterable[tuple[Document, dict[str, list[str]]]]) -> dict[str, int]:
     """Into how many bundles each language's fragment pages go: about BUNDLE_BYTES of pages at most in each."""
     size: dict[str, int] = {}
-    for document in site.documents:
-        for code, html in _blocks_by_lang(document).items():
+    for _document, by_lang in by_document:
+        for code, html in by_lang.items():
             size[code] = size.get(code, 0) + sum(len(part.encode()) for part in html)
     return {code: -(-total // BUNDLE_BYTES) for code, total in size.items()}
 
@@ -154,7 +176,7 @@ def script_json(data: object) -> str:
 
 
 def fragment_pages(
-    site: Site, groups: Groups | None = None, bundles: Collection[str] | None = None
+    pages: Iterable[LanguagePage], groups: Groups | None = None, bundles: Collection[str] | None = None
 ) -> Iterator[tuple[str, bytes]]:
     """One small page per document and language, holding that language's blocks, for Pagefind only.
 
@@ -164,31 +186,29 @@ def fragment_pages(
     metadata points at the real document page. Paths are "<bundle>/<document id>.html"; with `bundles`, only
     the pages of those bundles are made.
     """
-    parts = _bundle_parts(site)
-    for document in site.documents:
-        for code, html in _blocks_by_lang(document).items():
-            bundle = _bundle(code, document.id, parts[code])
-            if bundles is not None and bundle not in bundles:
-                continue
-            meta = {
-                "title": document.title,
-                "url": doc_url(document.id),
-                "doc": document.id,
-                "lang": document.primary_lang,
-                "langs": " ".join(lang for lang, _share in document.language_shares),
-                "group": _group(document, groups),
-                "hit_lang": code,
-            }
-            head = "".join(
-                f'<meta data-pagefind-meta="{key}[content]" content="{escape(value)}">' for key, value in meta.items()
-            )
-            # The loader escaped every piece of seed text in block.html, so it is safe markup.
-            body = "\n".join(html)
-            page = (
-                f'<!DOCTYPE html>\n<html lang="{code}">\n<head>\n<meta charset="utf-8">\n'
-                f"<title>{escape(document.title)}</title>\n{head}\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
-            )
-            yield f"{bundle}/{document.id}.html", page.encode()
+    for page in pages:
+        document, code, bundle = page.document, page.code, page.bundle
+        if bundles is not None and bundle not in bundles:
+            continue
+        meta = {
+            "title": document.title,
+            "url": doc_url(document.id),
+            "doc": document.id,
+            "lang": document.primary_lang,
+            "langs": " ".join(lang for lang, _share in document.language_shares),
+            "group": _group(document, groups),
+            "hit_lang": code,
+        }
+        head = "".join(
+            f'<meta data-pagefind-meta="{key}[content]" content="{escape(value)}">' for key, value in meta.items()
+        )
+        # The loader escaped every piece of seed text in block.html, so it is safe markup.
+        body = "\n".join(page.blocks)
+        html = (
+            f'<!DOCTYPE html>\n<html lang="{code}">\n<head>\n<meta charset="utf-8">\n'
+            f"<title>{escape(document.title)}</title>\n{head}\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+        )
+        yield f"{bundle}/{document.id}.html", html.encode()
 
 
 def pagefind_binary() -> Path:
