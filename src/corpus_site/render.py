@@ -36,6 +36,7 @@ def environment(template_dirs: Sequence[Path]) -> Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # one environment per build: no need to stat the template files for every page
     )
     env.filters.update(
         pick=pick, block_html=block_html, lang_name=language_name, text_dir=text_direction, lang_attrs=lang_attrs
