@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import json
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -148,6 +147,6 @@ def robots(base_url: str) -> bytes:
     return f"User-agent: *\nAllow: /\nSitemap: {absolute(base_url, 'sitemap.xml')}\n".encode()
 
 
-def corpus_jsonl(entries: Iterable[Mapping[str, object]]) -> bytes:
-    """One JSON document per line: the same entries as corpus.json, for streaming tools."""
-    return "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in entries).encode()
+def corpus_jsonl(entries: Iterable[str]) -> bytes:
+    """One JSON document per line: the same encoded entries as corpus.json, for streaming tools."""
+    return "".join(entry + "\n" for entry in entries).encode()
