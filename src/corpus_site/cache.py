@@ -757,7 +757,7 @@ class PageMemo:
 
     def commit(self) -> None:
         """After the site is written: remember this build's pages, forget the others."""
-        out = _out_key(self.out)  # once: it resolves the path on disk (0.2 s for 10,000 pages, once per row)
+        out = _out_key(self.out)  # once: it resolves the path on disk (0.14 s for 10,000 pages, once per row)
         rows = [(out, key, path, digest) for key, (path, digest) in self._pages.items()]
         try:
             with closing(sqlite3.connect(self.folder / _DB_NAME, timeout=_BUSY_MS / 1000)) as db, db:
