@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -202,6 +205,84 @@ def test_the_collector_skips_loaded_records_while_rendering_and_is_restored_afte
     with pytest.raises(BuildError):
         build(seeds, out, templates=templates, jobs=1, cache_dir=cache, search_index=False)
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+# The child process that loads and renders
+
+# Run in a fresh interpreter: a fork is only safe, so only made, when no other thread runs, and a test session
+# has one (asyncio's child watcher, for the browser tests' Playwright driver).
+BUILD_IN_A_FRESH_PROCESS = """
+import json, multiprocessing, os, signal, sys
+from pathlib import Path
+from corpus_site.build import BuildError, build
+
+seeds, out, cache, isolate, kill = sys.argv[1:]
+seen = []
+
+def build_children():
+    return [child for child in multiprocessing.active_children() if child.name == "corpus-site build"]
+
+def progress(stage, done, total):
+    seen.append([stage, done, total, bool(build_children())])
+    if kill == "kill" and stage == "render":
+        for child in build_children():
+            os.kill(child.pid, signal.SIGKILL)
+
+try:
+    result = build(Path(seeds), Path(out), progress=progress, jobs=1, cache_dir=Path(cache), isolate=isolate == "1")
+    outcome = {"documents": result.document_count, "kept": result.pages_kept, "last": result.timings[-1][0]}
+except BuildError as error:
+    outcome = {"error": str(error)}
+print(json.dumps({"seen": seen, "children left": len(build_children()), **outcome}))
+"""
+
+
+def build_in_a_fresh_process(seeds: Path, out: Path, *, isolate: bool = True, kill: bool = False) -> dict[str, Any]:
+    arguments = [str(seeds), str(out), str(out.parent / f"cache-{out.name}"), str(int(isolate)), "kill" * kill]
+    finished = subprocess.run(
+        [sys.executable, "-c", BUILD_IN_A_FRESH_PROCESS, *arguments], capture_output=True, text=True, check=True
+    )
+    return cast(dict[str, Any], json.loads(finished.stdout))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a child is forked only on Linux")
+def test_loading_and_rendering_happen_in_a_child_that_is_gone_before_the_build_returns(
+    tmp_path: Path, seeds: Path
+) -> None:
+    built = build_in_a_fresh_process(seeds, tmp_path / "site")
+    # Each progress call is made in the calling process, in order. The last ones may come after the child has
+    # exited; the first, while it is still working.
+    assert [stage for stage, *_ in built["seen"]] == ["load"] * 3 + ["render"] * 3
+    assert built["seen"][-1][1:3] == [3, 3] and built["seen"][0][3]
+    assert built["children left"] == 0 and built["documents"] == 3 and built["last"] == "swap in"
+    inside = build_in_a_fresh_process(seeds, tmp_path / "inside", isolate=False)
+    assert inside["seen"] and not any(child for *_, child in inside["seen"])
+
+
+def test_a_build_in_a_child_and_one_in_process_make_the_same_site(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    sites = {isolate: tmp_path / f"site-{isolate}" for isolate in (True, False)}
+    for isolate, out in sites.items():
+        build_in_a_fresh_process(seeds, out, isolate=isolate)
+    assert snapshot(sites[True]) == snapshot(sites[False])
+    write_files(seeds, {"added.txt": f"{EN}\n"})  # again with the page memo and the kept search bundles
+    results = {isolate: build_in_a_fresh_process(seeds, out, isolate=isolate) for isolate, out in sites.items()}
+    assert snapshot(sites[True]) == snapshot(sites[False])
+    assert results[True]["kept"] == results[False]["kept"] > 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a child is forked only on Linux")
+def test_a_child_killed_midway_fails_the_build_and_leaves_the_old_site(tmp_path: Path, seeds: Path) -> None:
+    out = tmp_path / "site"
+    build_in_a_fresh_process(seeds, out)
+    before = snapshot(out)
+    write_files(seeds, {"added.txt": f"{EN}\n"})
+    killed = build_in_a_fresh_process(seeds, out, kill=True)
+    assert re.fullmatch(r".*ended without finishing \(exit code -9\).*previous site is unchanged.*", killed["error"])
+    assert snapshot(out) == before
+    build_in_a_fresh_process(seeds, out)
+    assert "added.html" in {path.name for path in (out / "docs").iterdir()} and leftovers(out) == []
 
 
 # Refusals

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
@@ -17,6 +18,7 @@ from jinja2 import Environment, TemplateError, TemplateNotFound, TemplateSyntaxE
 from corpus_site import report
 from corpus_site.cache import (
     CacheError,
+    PageKeys,
     PageMemo,
     check_cache_dir,
     default_cache_dir,
@@ -25,6 +27,7 @@ from corpus_site.cache import (
     site_fingerprint,
     unchanged_site,
 )
+from corpus_site.child import ChildDied, can_fork, run_in_child
 from corpus_site.groups import explicit_problems
 from corpus_site.loader import discover, load_found
 from corpus_site.records import Corpus, Problem
@@ -88,8 +91,13 @@ def build(
     cache_dir: Path | None = None,
     cache: bool = True,
     search_index: bool = True,
+    isolate: bool = True,
 ) -> BuildResult:
-    """Load every seed, render the site and swap it into `out`."""
+    """Load every seed, render the site and swap it into `out`.
+
+    With `isolate` (where forking is safe, and without an `executor`), a child process loads and renders, then
+    exits before Pagefind runs: see `_isolated`.
+    """
     arguments = dict(locals())  # all of them, so a new option can never be left out of the site's fingerprint
     started = time.perf_counter()
     if seeds.exists() and not seeds.is_dir():
@@ -106,46 +114,145 @@ def build(
     except OutputError as error:
         raise BuildError(str(error)) from None
     cache_folder = (cache_dir or default_cache_dir(seeds)) if cache else None
-    try:
-        if cache_folder:
+    if cache_folder:
+        try:
             check_cache_dir(cache_folder, seeds, out)
+        except CacheError as error:
+            raise BuildError(str(error)) from None
+    work = partial(
+        _load_and_render,
+        Inputs(seeds, out, templates, base_url, jobs, executor, cache_folder, search_index, owner=os.getpid()),
+        started=started,
+        site_key_of=partial(_site_key, arguments),
+    )
+    if isolate and search_index and executor is None and can_fork():
+        rendered = _isolated(work, progress)
+    else:
+        rendered = work(progress)
+        _give_back_freed_memory()  # the records went when `work` returned
+    if isinstance(rendered, BuildResult):  # the site was kept as it was
+        return rendered
+    return _index_and_swap_in(rendered, out, cache_folder, started)
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What loading and rendering read, besides the seeds' bytes: build()'s arguments that matter to them."""
+
+    seeds: Path
+    out: Path
+    templates: Path | None
+    base_url: str | None
+    jobs: int | None
+    executor: Executor | None
+    cache_folder: Path | None
+    search_index: bool
+    owner: int  # the process that makes the search index, and so removes Pagefind's work folder
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """The site as loading and rendering leave it for the search index and the swap-in: every page in the
+    staging folder, Pagefind's input in its work folder. Small and picklable, so a child process can hand it over."""
+
+    stage: StagedSite
+    pagefind: PagefindWork | None  # None: keep the last build's index (serve's first pass)
+    pages: PageKeys | None  # the page memo's keys, committed once the site is in place
+    summary: Corpus  # skips, warnings and ignored files; no documents
+    count: int
+    languages: tuple[str, ...]
+    health: Health
+    site_key: str | None
+    from_cache: int
+    timings: tuple[tuple[str, float], ...]
+
+
+def _isolated(
+    work: Callable[[Progress | None], BuildResult | Rendered], progress: Progress | None
+) -> BuildResult | Rendered:
+    """`work` in a child process that exits once the pages are written.
+
+    Pagefind's Japanese dictionary alone takes 341 MB. After the build lets go of 10,000 documents its process
+    still holds 159 MB (pymalloc's arenas stay fragmented; no trimming gives them back), so the two together
+    passed 500 MB. A child that exits gives back everything, and the parent stays at what its imports take.
+    """
+    try:
+        return run_in_child(work, progress)
+    except ChildDied as error:
+        raise BuildError(
+            f"{error}; the previous site is unchanged. If the system ran out of memory, try fewer --jobs"
+        ) from None
+
+
+def _load_and_render(
+    inputs: Inputs,
+    progress: Progress | None,
+    *,
+    started: float,
+    site_key_of: Callable[[list[str | None], list[Problem], list[str], Path | None], str | None],
+) -> BuildResult | Rendered:
+    """Every seed loaded and every page written to the staging folder; a BuildResult if the site was kept."""
+    seeds, out, templates, cache_folder = inputs.seeds, inputs.out, inputs.templates, inputs.cache_folder
+    try:
         with open_cache(cache_folder, seeds) as load_cache, _records_spared_by_collector():
             found, ignored, problems = discover(seeds)
             keys = load_cache.keys_of(found) if load_cache else []
             # The records are named by their inputs, so the keys and what discovery saw settle the whole site:
             # when they and the output are as the last build left them, not even the records are read.
-            site_key = _site_key(arguments, keys, problems, ignored, templates) if load_cache else None
+            site_key = site_key_of(keys, problems, ignored, templates) if load_cache else None
             kept = unchanged_site(cache_folder, out, site_key) if cache_folder and site_key else None
             if load_cache and kept:
                 load_cache.keep(keys)
             else:
                 # An executor may stand for other machines (Dask): the seeds' bytes travel with the work.
                 load = loading(
-                    jobs=jobs, executor=executor, ship=executor is not None, cache=load_cache, progress=progress
+                    jobs=inputs.jobs,
+                    executor=inputs.executor,
+                    ship=inputs.executor is not None,
+                    cache=load_cache,
+                    progress=progress,
                 )
                 corpus = load_found(found, ignored, problems, load)
             from_cache = load_cache.hits if load_cache else 0
             documents = load_cache.documents if load_cache else {}
     except CacheError as error:
-        raise BuildError(str(error)) from None
-    if kept:
         gc.unfreeze()
-        stats, languages, summary, count = kept
-        return BuildResult(
-            corpus=summary,
-            document_count=count,
-            languages=languages,
-            seconds=time.perf_counter() - started,
-            written=WriteStats(0, stats.written + stats.unchanged, stats.kept_user_files),
-            from_cache=len(keys),
-        )
+        raise BuildError(str(error)) from None
+    try:
+        if kept:
+            stats, languages, summary, count = kept
+            return BuildResult(
+                corpus=summary,
+                document_count=count,
+                languages=languages,
+                seconds=time.perf_counter() - started,
+                written=WriteStats(0, stats.written + stats.unchanged, stats.kept_user_files),
+                from_cache=len(keys),
+            )
+        return _render(inputs, corpus, documents, progress, started=started, site_key=site_key, from_cache=from_cache)
+    finally:
+        gc.unfreeze()
+
+
+def _render(
+    inputs: Inputs,
+    corpus: Corpus,
+    documents: dict[int, tuple[object, str]],
+    progress: Progress | None,
+    *,
+    started: float,
+    site_key: str | None,
+    from_cache: int,
+) -> Rendered:
+    """The site's structure, pages and Pagefind's input, written to a staging folder beside the output."""
+    out, templates = inputs.out, inputs.templates
     corpus = replace(corpus, warnings=corpus.warnings + explicit_problems(corpus.documents))
     timings = [("load", time.perf_counter() - started)]
     site = build_site(corpus)
     health = report.health(site)
     env = environment([path for path in (templates, data_dir("templates")) if path])
     # Pages whose inputs did not change come back from the output folder instead of being rendered.
-    memo = PageMemo(cache_folder, out, env, documents) if cache_folder else None
+    memo = PageMemo(inputs.cache_folder, out, env, documents) if inputs.cache_folder else None
     if memo:
         memo.install()
     total = len(site.documents)
@@ -157,8 +264,6 @@ def build(
         if progress:
             progress("render", done, total)
 
-    languages = tuple(language.code for language in site.languages)
-    count, summary = len(corpus.documents), replace(corpus, documents=())
     try:
         # Each page goes to the staging folder as soon as it is rendered: the site is never all in memory.
         with staged_site(out) as stage, ExitStack() as search_work:
@@ -171,57 +276,82 @@ def build(
                 env,
                 rendered,
                 templates=templates,
-                base_url=base_url,
+                base_url=inputs.base_url,
                 health=health,
                 bundles=bundle_names(pages),
             )
             timings.append(("structure, render and write", _since(started, timings)))
-            if search_index:
+            pagefind = None
+            if inputs.search_index:
                 groups = {member: group.id for group in site.groups for member in group.members}
                 stage.add(SEARCH_DATA, search_data_js(site, groups))
                 pagefind = search_work.enter_context(
-                    PagefindWork(partial(fragment_pages, pages, groups), previous=out, vouch=stage.vouch)
+                    PagefindWork(partial(fragment_pages, pages, groups), previous=out, owner=inputs.owner)
                 )
-                index = pagefind.files()
-            else:  # serve: the pages first, keeping the last index; a second build brings the index up to date
-                index = _previous_search_index(out)
-            # Pagefind holds a bundle's whole index in memory (Japanese alone takes 341 MB for its dictionary):
-            # the documents go before it runs, so the two processes together stay small.
-            if memo:
-                memo.rendering_done()
-            documents.clear()
-            del corpus, site, load, pages
-            _give_back_freed_memory()
+            search_work.pop_all()  # Pagefind's work folder now belongs to whoever makes the index
+    except (SearchIndexError, OutputError, OSError) as error:
+        raise _output_failure(error, out) from None
+    return Rendered(
+        stage=stage,
+        pagefind=pagefind,
+        pages=memo.rendering_done() if memo else None,
+        summary=replace(corpus, documents=()),
+        count=len(corpus.documents),
+        languages=tuple(language.code for language in site.languages),
+        health=health,
+        site_key=site_key,
+        from_cache=from_cache,
+        timings=tuple(timings),
+    )
+
+
+def _index_and_swap_in(rendered: Rendered, out: Path, cache_folder: Path | None, started: float) -> BuildResult:
+    """Pagefind's index into the staging folder, then the folder in for `out`; the caches learn what was made."""
+    stage, pagefind, timings = rendered.stage, rendered.pagefind, list(rendered.timings)
+    try:
+        try:
+            if pagefind:
+                pagefind.vouch = stage.vouch
+            index = pagefind.files() if pagefind else _previous_search_index(out)
             for path, content in index:
                 stage.add(path, content)
             timings.append(("search index", _since(started, timings)))
             stats = stage.finish()
-    except SearchIndexError as error:
-        raise BuildError(str(error)) from None
-    except OutputError as error:
-        raise BuildError(str(error)) from None
-    except OSError as error:
-        failed = error.filename or out
-        raise BuildError(
-            f"cannot write the site to {out} ({failed}: {error.strerror or error}); "
-            "check that the output folder's parent exists and is writable"
-        ) from None
-    finally:
-        gc.unfreeze()
-    if memo:
-        memo.commit()
-    if site_key and cache_folder:
-        remember_site(cache_folder, out, site_key, (stats, languages, summary, count))
+        except BaseException:
+            stage.abandon()
+            raise
+        finally:
+            if pagefind:
+                pagefind.close()
+    except (SearchIndexError, OutputError, OSError) as error:
+        raise _output_failure(error, out) from None
+    if rendered.pages:
+        rendered.pages.commit()
+    if rendered.site_key and cache_folder:
+        remember_site(
+            cache_folder, out, rendered.site_key, (stats, rendered.languages, rendered.summary, rendered.count)
+        )
     return BuildResult(
-        corpus=summary,
-        document_count=count,
-        languages=languages,
+        corpus=rendered.summary,
+        document_count=rendered.count,
+        languages=rendered.languages,
         seconds=time.perf_counter() - started,
         written=stats,
-        from_cache=from_cache,
-        pages_kept=memo.kept if memo else 0,
-        health=health,
+        from_cache=rendered.from_cache,
+        pages_kept=rendered.pages.kept if rendered.pages else 0,
+        health=rendered.health,
         timings=(*timings, ("swap in", _since(started, timings))),
+    )
+
+
+def _output_failure(error: SearchIndexError | OutputError | OSError, out: Path) -> BuildError:
+    """What the user is told when the search index or the output folder fails."""
+    if not isinstance(error, OSError):
+        return BuildError(str(error))
+    failed = error.filename or out
+    return BuildError(
+        f"cannot write the site to {out} ({failed}: {error.strerror or error}); "
+        "check that the output folder's parent exists and is writable"
     )
 
 
@@ -286,7 +416,8 @@ def _render_into(
         stage.add(path, content)
 
 
-_NOT_IN_OUTPUT = {"progress", "jobs", "executor", "cache_dir", "cache"}  # change how build() works, not what it makes
+# These change how build() works, not what it makes.
+_NOT_IN_OUTPUT = {"progress", "jobs", "executor", "cache_dir", "cache", "isolate"}
 
 
 def _site_key(

@@ -257,6 +257,7 @@ class PagefindWork:
         previous: Path | None = None,
         jobs: int | None = None,
         vouch: Callable[[str, bytes], None] | None = None,
+        owner: int | None = None,
     ) -> None:
         self.previous, self.jobs = previous, jobs
         self.vouch = vouch  # told of each kept file and its hash (StagedSite.vouch): the writer need not read it again
@@ -273,13 +274,15 @@ class PagefindWork:
         self.kept = [bundle for bundle, key in self.keys.items() if self._kept(bundle, key) is not None]
         # The largest first, so the work ends at about the same time when several run at once.
         self.todo = sorted(set(self.keys) - set(self.kept), key=lambda bundle: (-len(digests[bundle]), bundle))
-        self._temp = _work_folder() if self.todo else None
-        if self._temp:
+        # A plain folder, not a TemporaryDirectory: the object may be pickled to the process that runs Pagefind
+        # (`owner`, default this one), and the work folder must outlive the process that filled it.
+        self.folder = _work_folder(owner or os.getpid()) if self.todo else None
+        if self.folder:
             wanted, folders = set(self.todo), set()
             for path, content in made(wanted):
                 bundle, _, rest = path.partition("/")
                 if bundle in wanted:
-                    target = Path(self._temp.name, "site", bundle, rest)
+                    target = self.folder / "site" / bundle / rest
                     if target.parent not in folders:
                         target.parent.mkdir(parents=True, exist_ok=True)
                         folders.add(target.parent)
@@ -298,9 +301,9 @@ class PagefindWork:
                 if self.vouch:
                     self.vouch(path, hashlib.sha256(content).digest())
                 yield path, content
-        if not self._temp or not self.binary:
+        if not self.folder or not self.binary:
             return
-        root, binary = Path(self._temp.name), self.binary
+        root, binary = self.folder, self.binary
         workers = max(1, min(len(self.todo), self.jobs or PAGEFIND_JOBS, os.cpu_count() or 1))
         waiting = list(self.todo)
         running: dict[Future[dict[str, bytes]], str] = {}
@@ -318,8 +321,9 @@ class PagefindWork:
                     yield from _in_site(bundle, {**files, BUNDLE_KEY: _key_file(self.keys[bundle], files)})
 
     def close(self) -> None:
-        if self._temp:
-            self._temp.cleanup()
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
 
     def __enter__(self) -> PagefindWork:
         return self
@@ -331,11 +335,11 @@ class PagefindWork:
 _WORK_PREFIX = "corpus-site-pagefind-"
 
 
-def _work_folder() -> tempfile.TemporaryDirectory[str]:
-    """A temporary folder for Pagefind's input and output, named after this process so that a later build
-    can tell it was abandoned."""
+def _work_folder(owner: int) -> Path:
+    """A temporary folder for Pagefind's input and output, named after the process that will remove it, so that
+    a later build can tell it was abandoned."""
     _remove_abandoned_work()
-    return tempfile.TemporaryDirectory(prefix=f"{_WORK_PREFIX}{os.getpid()}-")
+    return Path(tempfile.mkdtemp(prefix=f"{_WORK_PREFIX}{owner}-"))
 
 
 def _remove_abandoned_work() -> None:
