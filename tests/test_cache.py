@@ -459,6 +459,42 @@ def test_a_page_edited_in_the_output_is_rendered_again(tmp_path: Path) -> None:
     assert_same_as_a_plain_build(seeds, out, tmp_path)
 
 
+def test_a_page_edited_in_place_with_its_size_and_times_put_back_is_rendered_again(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path, count=6)
+    out = tmp_path / "site"
+    build(seeds, out)
+    page = out / "docs" / "note-04.html"
+    before = page.stat()
+    page.write_bytes(page.read_bytes().replace(b"Note 4", b"Xote 4"))
+    os.utime(page, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (page.stat().st_size, page.stat().st_ino) == (before.st_size, before.st_ino)
+    (seeds / "note-00.md").write_text(f"---\ntitle: Changed\n---\n\n{EN}\n", encoding="utf-8")  # so the site is rebuilt
+    build(seeds, out)
+    assert b"Xote 4" not in page.read_bytes()
+    assert_same_as_a_plain_build(seeds, out, tmp_path)
+
+
+def test_kept_pages_are_linked_without_being_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seeds = write_corpus(tmp_path, count=9)
+    out = tmp_path / "site"
+    build(seeds, out)
+    read_back: list[str] = []
+    read_page = cache_module.PageMemo.kept_page
+
+    def counted(self: cache_module.PageMemo, key: str, page_path: str) -> str | None:
+        page = read_page(self, key, page_path)
+        if page is not None:
+            read_back.append(page_path)
+        return page
+
+    monkeypatch.setattr(cache_module.PageMemo, "kept_page", counted)
+    (seeds / "note-99.md").write_text(f"---\ntitle: Note 99\n---\n\n{OTHER}\n", encoding="utf-8")
+    result = build(seeds, out, isolate=False)  # rendered in this process, where the count is kept
+    assert result.pages_kept >= 8
+    assert read_back == []
+    assert_same_as_a_plain_build(seeds, out, tmp_path)
+
+
 class InterruptedFuture(Future[Any]):
     def result(self, timeout: float | None = None) -> Any:
         raise KeyboardInterrupt

@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from corpus_site.writer import MANIFEST, OutputError, StagedSite, check_output, write_site
+from corpus_site.writer import (
+    MANIFEST,
+    KeptFile,
+    Ledger,
+    OutputError,
+    StagedSite,
+    check_output,
+    output_files,
+    write_site,
+)
 
 SITE_A = {"index.html": b"<p>a</p>", "docs/one.html": b"one", "docs/two.html": b"two", "static/style.css": b"body{}"}
 SITE_B = {
@@ -284,3 +293,64 @@ def test_a_vouched_old_file_is_linked_and_a_wrong_vouch_is_not_trusted(tmp_path:
     assert (out / "docs" / "one.html").stat().st_ino == before
     assert (out / "docs" / "two.html").read_bytes() == b"owt"
     assert stats.written == 1 and stats.unchanged == 3
+
+
+def staged_write(out: Path, files: dict[str, bytes | KeptFile], ledger: Ledger | None = None) -> Ledger:
+    """Write `files` through a StagedSite given `ledger`; the ledger it leaves for the next build."""
+    stage = StagedSite(out, ledger)
+    for name, content in files.items():
+        stage.add(name, content)
+    stage.finish()
+    return stage.ledger_now(output_files(out))
+
+
+def test_the_ledger_is_trusted_without_reading_only_while_the_file_is_as_it_was_left(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    ledger = staged_write(out, dict(SITE_A))
+    assert ledger["docs/one.html"][1] == hashlib.sha256(b"one").digest()
+    # A ledger that lies about docs/two.html: believed while the file is untouched, which shows the file went unread.
+    lying = {**ledger, "docs/two.html": (ledger["docs/two.html"][0], hashlib.sha256(b"owt").digest())}
+    staged_write(out, {**SITE_A, "docs/two.html": b"owt"}, lying)
+    assert (out / "docs" / "two.html").read_bytes() == b"two"
+
+    # Once the file has been written to, even with its size and modification time put back, it is read again.
+    ledger = staged_write(out, dict(SITE_A))
+    page = out / "docs" / "two.html"
+    before = page.stat()
+    page.write_bytes(b"xyz")
+    os.utime(page, ns=(before.st_atime_ns, before.st_mtime_ns))
+    lying = {**ledger, "docs/two.html": (ledger["docs/two.html"][0], hashlib.sha256(b"xyz").digest())}
+    stage = StagedSite(out, lying)
+    assert stage.known_digest("docs/two.html") is None
+    assert stage.known_digest("docs/one.html") == hashlib.sha256(b"one").digest()
+    stage.abandon()
+
+
+def test_a_ledger_not_renewed_after_a_build_is_not_trusted_by_the_next(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    first = staged_write(out, dict(SITE_A))
+    staged_write(out, dict(SITE_B), first)  # its ledger is lost, as if the build had been killed after the swap
+    stage = StagedSite(out, first)
+    # Kept files were linked anew (their change time moved) and changed ones are new files: nothing matches.
+    assert [name for name in SITE_B if stage.known_digest(name) is not None] == []
+    stage.abandon()
+
+
+def test_a_kept_file_is_linked_unread_or_made_again_when_the_old_one_is_gone(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    staged_write(out, dict(SITE_A))
+    index_inode = (out / "index.html").stat().st_ino
+    made: list[str] = []
+
+    def make_again(content: bytes) -> KeptFile:
+        return KeptFile(hashlib.sha256(content).digest(), lambda: made.append("again") or content)
+
+    stage = StagedSite(out)
+    (out / "docs" / "one.html").unlink()  # gone between the build's look at it and its link
+    for name, content in SITE_A.items():
+        stage.add(name, make_again(content) if name in ("index.html", "docs/one.html") else content)
+    stats = stage.finish()
+    assert site_files(out) == SITE_A
+    assert (out / "index.html").stat().st_ino == index_inode
+    assert made == ["again"]
+    assert stats.unchanged == 3 and stats.written == 1

@@ -23,8 +23,10 @@ from corpus_site.cache import (
     check_cache_dir,
     default_cache_dir,
     open_cache,
+    remember_ledger,
     remember_site,
     site_fingerprint,
+    site_ledger,
     unchanged_site,
 )
 from corpus_site.child import ChildDied, can_fork, run_in_child
@@ -46,7 +48,7 @@ from corpus_site.search import (
 )
 from corpus_site.site import Site, build_site
 from corpus_site.workers import loading
-from corpus_site.writer import OutputError, StagedSite, WriteStats, check_output, staged_site
+from corpus_site.writer import OutputError, StagedSite, WriteStats, check_output, output_files, staged_site
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -266,9 +268,10 @@ def _render(
 
     try:
         # Each page goes to the staging folder as soon as it is rendered: the site is never all in memory.
-        with staged_site(out) as stage, ExitStack() as search_work:
+        ledger = site_ledger(inputs.cache_folder, out) if inputs.cache_folder else None
+        with staged_site(out, ledger) as stage, ExitStack() as search_work:
             if memo:
-                memo.vouch = stage.vouch
+                memo.vouch, memo.known_digest = stage.vouch, stage.known_digest
             pages = language_pages(site)
             _render_into(
                 stage,
@@ -327,10 +330,14 @@ def _index_and_swap_in(rendered: Rendered, out: Path, cache_folder: Path | None,
         raise _output_failure(error, out) from None
     if rendered.pages:
         rendered.pages.commit()
-    if rendered.site_key and cache_folder:
-        remember_site(
-            cache_folder, out, rendered.site_key, (stats, rendered.languages, rendered.summary, rendered.count)
-        )
+    if cache_folder:
+        # Looked at once the old site is gone, since removing it changed the kept files' change times. A file someone
+        # writes into the output folder in the moment between the swap and this look is taken for the build's own.
+        files = output_files(out)
+        remember_ledger(cache_folder, out, stage.ledger_now(files))
+        if rendered.site_key:
+            summary = (stats, rendered.languages, rendered.summary, rendered.count)
+            remember_site(cache_folder, out, rendered.site_key, summary, files)
     return BuildResult(
         corpus=rendered.summary,
         document_count=rendered.count,

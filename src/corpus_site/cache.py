@@ -29,6 +29,7 @@ from markupsafe import Markup
 
 from corpus_site import __version__
 from corpus_site.loader import Loaded, SeedFile
+from corpus_site.writer import FileFacts, KeptFile, Ledger, output_files
 
 CACHE_DIR_NAME = ".corpus-site-cache"  # beside the seeds folder by default; hidden, so never read as seeds
 _DB_NAME = "loaded.sqlite"
@@ -48,6 +49,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, record BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS uses (scope TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (scope, key));
 CREATE TABLE IF NOT EXISTS sites (out TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, state BLOB, stats BLOB);
+CREATE TABLE IF NOT EXISTS ledgers (out TEXT PRIMARY KEY, files BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (
   out TEXT NOT NULL, key TEXT NOT NULL, path TEXT NOT NULL, digest BLOB NOT NULL, PRIMARY KEY (out, key)
 );
@@ -421,28 +423,6 @@ def open_cache(folder: Path | None, seeds: Path, options: str = "") -> Iterator[
 
 # --- the whole site: skip rendering and writing when no input changed ---------------------------
 
-OutputState = dict[str, tuple[int, int, int]]  # relative path → (size, mtime in ns, inode)
-
-
-def output_state(out: Path) -> OutputState:
-    """Every file in the output folder as the file system sees it; any edit, addition or removal changes it."""
-    state: OutputState = {}
-    # Relative paths are joined as the walk goes: os.path.relpath took most of a warm rebuild at 100,000 documents.
-    stack = [("", os.fspath(out))]
-    while stack:
-        prefix, folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                stack.append((prefix + entry.name + "/", entry.path))
-                continue
-            info = entry.stat(follow_symlinks=False)
-            state[prefix + entry.name] = (info.st_size, info.st_mtime_ns, info.st_ino)
-    return state
-
 
 def installed_distributions() -> list[str]:
     """Names and versions of everything installed (the .dist-info folders): cheap, and any upgrade shows."""
@@ -496,22 +476,48 @@ def unchanged_site(folder: Path, out: Path, fingerprint: str) -> Any | None:
             row = db.execute("SELECT fingerprint, state, stats FROM sites WHERE out = ?", (_out_key(out),)).fetchone()
         if row is None or row[0] != fingerprint:
             return None
-        if pickle.loads(row[1]) != output_state(out):
+        if pickle.loads(row[1]) != output_files(out):
             return None
         return pickle.loads(row[2])
     except Exception:  # noqa: BLE001 - any doubt means building as usual
         return None
 
 
-def remember_site(folder: Path, out: Path, fingerprint: str, stats: object) -> None:
-    """Note what this build made (`stats`: anything picklable the next build needs), for `unchanged_site`."""
-    state = pickle.dumps(output_state(out), protocol=pickle.HIGHEST_PROTOCOL)
+def remember_site(folder: Path, out: Path, fingerprint: str, stats: object, files: Mapping[str, FileFacts]) -> None:
+    """Note what this build made (`stats`: anything picklable the next build needs; `files`: the output folder as
+    the file system sees it now), for `unchanged_site`."""
+    state = pickle.dumps(dict(files), protocol=pickle.HIGHEST_PROTOCOL)
     try:
         with closing(sqlite3.connect(folder / _DB_NAME, timeout=_BUSY_MS / 1000)) as db, db:
             db.executescript(_SCHEMA)
             db.execute(
                 "INSERT OR REPLACE INTO sites VALUES (?, ?, ?, ?)",
                 (_out_key(out), fingerprint, state, pickle.dumps(stats, protocol=pickle.HIGHEST_PROTOCOL)),
+            )
+    except sqlite3.Error:
+        pass  # only a shortcut for the next build is lost
+
+
+def site_ledger(folder: Path, out: Path) -> Ledger:
+    """The ledger the last build into `out` left (see writer.Ledger); empty when there is none or it is unreadable."""
+    try:
+        with closing(sqlite3.connect(folder / _DB_NAME, timeout=_BUSY_MS / 1000)) as db:
+            db.executescript(_SCHEMA)
+            row = db.execute("SELECT files FROM ledgers WHERE out = ?", (_out_key(out),)).fetchone()
+        ledger = pickle.loads(row[0]) if row else {}
+    except Exception:  # noqa: BLE001 - any doubt means reading the old files as before
+        return {}
+    return ledger if isinstance(ledger, dict) else {}
+
+
+def remember_ledger(folder: Path, out: Path, ledger: Ledger) -> None:
+    """Keep this build's ledger for the next build into `out`."""
+    try:
+        with closing(sqlite3.connect(folder / _DB_NAME, timeout=_BUSY_MS / 1000)) as db, db:
+            db.executescript(_SCHEMA)
+            db.execute(
+                "INSERT OR REPLACE INTO ledgers VALUES (?, ?)",
+                (_out_key(out), pickle.dumps(ledger, protocol=pickle.HIGHEST_PROTOCOL)),
             )
     except sqlite3.Error:
         pass  # only a shortcut for the next build is lost
@@ -680,6 +686,8 @@ class PageMemo:
         self._previous: dict[str, tuple[str, bytes]] = {}
         # Told of each kept page's file and hash (StagedSite.vouch), so the writer need not read it a second time.
         self.vouch: Callable[[str, bytes], None] | None = None
+        # Asked for the hash of the output folder's file at a path, if it is known unchanged (StagedSite.known_digest).
+        self.known_digest: Callable[[str], bytes | None] | None = None
         try:
             with closing(sqlite3.connect(folder / _DB_NAME, timeout=_BUSY_MS / 1000)) as db:
                 db.executescript(_SCHEMA)
@@ -747,6 +755,17 @@ class PageMemo:
         result = hashlib.sha256(b"".join(repr(rest).encode() + self._walk(value, rest) for rest in rests)).digest()
         self._roots[memo_key] = (value, result)  # holding `value` keeps its id from being reused
         return result
+
+    def kept_unread(self, key: str, page_path: str) -> bytes | None:
+        """The hash of the last build's page for this key, if the output folder's file is known to hold it still."""
+        found = self._previous.get(key)
+        if found is None or found[0] != page_path or self.known_digest is None:
+            return None
+        if self.known_digest(page_path) != found[1]:
+            return None
+        self._pages[key] = found
+        self.kept += 1
+        return found[1]
 
     def kept_page(self, key: str, page_path: str) -> str | None:
         """The page as the last build rendered it for this key, if the output folder still holds exactly that."""
@@ -863,18 +882,26 @@ class MemoTemplate(Template):
     """A template whose `render` returns the last build's page when nothing it reads has changed."""
 
     def render(self, *args: Any, **kwargs: Any) -> str:
+        page = self._memoised(dict(*args, **kwargs), unread=False)
+        return page if isinstance(page, str) else page.content().decode()
+
+    def page_or_kept(self, *args: Any, **kwargs: Any) -> str | KeptFile:
+        """As `render`, but a page the output folder is known to hold already comes back unread, as a KeptFile."""
+        return self._memoised(dict(*args, **kwargs), unread=True)
+
+    def _memoised(self, context: dict[str, Any], *, unread: bool) -> str | KeptFile:
         memo: PageMemo | None = getattr(self.environment, "corpus_site_memo", None)
-        if memo is None:
-            return super().render(*args, **kwargs)
-        context = dict(*args, **kwargs)
-        key = memo.key(self.name, context)
-        if key is None:
-            return super().render(*args, **kwargs)
+        key = memo.key(self.name, context) if memo else None
+        if memo is None or key is None:
+            return Template.render(self, context)
         page_path = context["page_path"]
+        digest = memo.kept_unread(key, page_path) if unread else None
+        if digest is not None:
+            return KeptFile(digest, lambda: Template.render(self, context).encode())
         kept = memo.kept_page(key, page_path)
         if kept is not None:
             return kept
-        page = super().render(*args, **kwargs)
+        page = Template.render(self, context)
         memo.rendered_page(key, page_path, page)
         return page
 

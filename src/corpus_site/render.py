@@ -18,6 +18,7 @@ from corpus_site.langtag import text_direction
 from corpus_site.markup import is_safe_link
 from corpus_site.records import Block, Document
 from corpus_site.site import Site, doc_url, lang_url, language_name, parallel_url
+from corpus_site.writer import KeptFile
 
 UI_LANG = "en"  # the language of the labels and navigation our templates write
 _FIRST_TAG = re.compile(r"^<([a-z][a-z0-9]*)")
@@ -83,7 +84,7 @@ def render_site(
     *,
     base_url: str | None = None,
     health: report.Health | None = None,
-) -> Iterator[tuple[str, bytes]]:
+) -> Iterator[tuple[str, bytes | KeptFile]]:
     """Every page of the site, plus the machine-readable exports and feeds, one file at a time."""
     yield from _pages(site, env, progress, base_url, health or report.health(site))
     group_of = site.group_of()
@@ -108,13 +109,13 @@ def _pages(
     progress: Callable[[int], None] | None,
     base_url: str | None,
     health: report.Health,
-) -> Iterator[tuple[str, bytes]]:
+) -> Iterator[tuple[str, bytes | KeptFile]]:
     by_id = site.by_id()
     group_of = site.group_of()
     alternates = site.alternates()
     shared = {"site": site, "languages": site.languages, "skipped": site.corpus.skipped, "base_url": base_url}
 
-    def page(path: str, template: str, root: str | None = None, **context: Any) -> tuple[str, bytes]:
+    def page(path: str, template: str, root: str | None = None, **context: Any) -> tuple[str, bytes | KeptFile]:
         root = "../" * path.count("/") if root is None else root
         return path, _render(env, template, root=root, page_path=path, **shared, **context)
 
@@ -145,7 +146,9 @@ def _pages(
             progress(1)
 
 
-def _parallel_pages(site: Site, page: Callable[..., tuple[str, bytes]]) -> Iterator[tuple[str, bytes]]:
+def _parallel_pages(
+    site: Site, page: Callable[..., tuple[str, bytes | KeptFile]]
+) -> Iterator[tuple[str, bytes | KeptFile]]:
     by_id = site.by_id()
     groups = {group.id: group for group in site.groups}
     for path, item, links in site.parallel_pages():
@@ -160,8 +163,12 @@ def cleaned_text(document: Document) -> str:
     return "\n\n".join(block.text for block in document.blocks if block.text) + "\n"
 
 
-def _render(env: Environment, name: str, **context: Any) -> bytes:
-    return env.get_template(name).render(**context).encode()
+def _render(env: Environment, name: str, **context: Any) -> bytes | KeptFile:
+    template = env.get_template(name)
+    # Under the build's page memo a page the output folder already holds is linked, not read back (cache.PageMemo).
+    page_or_kept = getattr(template, "page_or_kept", None)
+    page = page_or_kept(**context) if page_or_kept else template.render(**context)
+    return page if isinstance(page, KeptFile) else page.encode()
 
 
 def corpus_json(site: Site, entries: list[str]) -> bytes:
