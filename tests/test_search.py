@@ -43,6 +43,7 @@ from corpus_site.search import (
     search_index_files,
 )
 from corpus_site.site import Site, build_site
+from corpus_site.writer import KeptFile
 from helpers import EN, FR, SEEDS, write_files
 
 LETTERS = re.compile(r"[^\W\d_]+")
@@ -442,6 +443,26 @@ def test_a_kept_bundle_is_vouched_for_and_a_symlinked_file_is_never_followed(tmp
     recorded["files"][fragment.split("/", 2)[2]] = hashlib.sha256(b"changed").hexdigest()
     key_path.write_text(json.dumps(recorded, indent=0, sort_keys=True) + "\n")
     assert _pagefind(SMALL_PAGES, previous=tmp_path / "site") == fresh
+
+
+def test_kept_bundle_files_the_writer_knows_unchanged_are_not_read(tmp_path: Path) -> None:
+    fresh = _pagefind(SMALL_PAGES)
+    _write_out(tmp_path / "site", fresh)
+    digests = {name: hashlib.sha256(data).digest() for name, data in fresh.items()}
+    # Overwritten on disk while the writer still vouches for it: only a file that was not read passes.
+    fragment = next(name for name in fresh if name.startswith("pagefind/fr/") and name.endswith(".pf_fragment"))
+    (tmp_path / "site" / fragment).write_bytes(b"changed")
+    with PagefindWork(SMALL_PAGES, previous=tmp_path / "site", known_digest=digests.get) as work:
+        assert work.todo == []
+        files = dict(work.files())
+    kept = files[fragment]
+    assert isinstance(kept, KeptFile) and kept.digest == digests[fragment]
+    assert {name: data for name, data in files.items() if isinstance(data, bytes)} == {
+        name: data for name, data in fresh.items() if name.endswith(BUNDLE_KEY)
+    }
+    # Asked without the writer's word, the same folder is read, and the changed bundle is made again.
+    with PagefindWork(SMALL_PAGES, previous=tmp_path / "site") as work:
+        assert work.todo == ["fr"]
 
 
 def test_a_changed_language_or_a_damaged_bundle_is_made_again(tmp_path: Path) -> None:

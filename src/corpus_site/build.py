@@ -289,7 +289,12 @@ def _render(
                 groups = {member: group.id for group in site.groups for member in group.members}
                 stage.add(SEARCH_DATA, search_data_js(site, groups))
                 pagefind = search_work.enter_context(
-                    PagefindWork(partial(fragment_pages, pages, groups), previous=out, owner=inputs.owner)
+                    PagefindWork(
+                        partial(fragment_pages, pages, groups),
+                        previous=out,
+                        known_digest=stage.known_digest,
+                        owner=inputs.owner,
+                    )
                 )
             search_work.pop_all()  # Pagefind's work folder now belongs to whoever makes the index
     except (SearchIndexError, OutputError, OSError) as error:
@@ -314,7 +319,7 @@ def _index_and_swap_in(rendered: Rendered, out: Path, cache_folder: Path | None,
     try:
         try:
             if pagefind:
-                pagefind.vouch = stage.vouch
+                pagefind.vouch, pagefind.known_digest = stage.vouch, stage.known_digest
             index = pagefind.files() if pagefind else _previous_search_index(out)
             for path, content in index:
                 stage.add(path, content)

@@ -22,6 +22,7 @@ from markupsafe import escape
 
 from corpus_site.records import Document
 from corpus_site.site import Site, doc_url, language_name
+from corpus_site.writer import KeptFile
 
 SEARCH_PAGE = "search.html"
 CONCORDANCE_PAGE = "concordance.html"
@@ -231,7 +232,8 @@ Pages = Mapping[str, bytes] | Callable[[Collection[str] | None], Iterable[tuple[
 def run_pagefind(pages: Pages, *, previous: Path | None = None, jobs: int | None = None) -> Iterator[tuple[str, bytes]]:
     """Index fragment pages ("<bundle>/<name>.html") with Pagefind: ("pagefind/<bundle>/<file>", bytes)."""
     with PagefindWork(pages, previous=previous, jobs=jobs) as work:
-        yield from work.files()
+        for path, content in work.files():  # without known_digest every kept file is read: all are bytes
+            yield path, content if isinstance(content, bytes) else content.content()
 
 
 class PagefindWork:
@@ -257,10 +259,13 @@ class PagefindWork:
         previous: Path | None = None,
         jobs: int | None = None,
         vouch: Callable[[str, bytes], None] | None = None,
+        known_digest: Callable[[str], bytes | None] | None = None,
         owner: int | None = None,
     ) -> None:
         self.previous, self.jobs = previous, jobs
         self.vouch = vouch  # told of each kept file and its hash (StagedSite.vouch): the writer need not read it again
+        # Asked for the hash of a file of `previous` known unchanged without reading it (StagedSite.known_digest).
+        self.known_digest = known_digest
         made = _every_page(pages) if isinstance(pages, Mapping) else pages
         digests: dict[str, dict[str, bytes]] = {}
         for path, content in made(None):
@@ -288,17 +293,19 @@ class PagefindWork:
                         folders.add(target.parent)
                     target.write_bytes(content)
 
-    def _kept(self, bundle: str, key: str) -> dict[str, bytes] | None:
-        return _previous_bundle(self.previous, bundle, key) if self.previous is not None else None
+    def _kept(self, bundle: str, key: str) -> dict[str, bytes | KeptFile] | None:
+        if self.previous is None:
+            return None
+        return _previous_bundle(self.previous, bundle, key, self.known_digest)
 
-    def files(self) -> Iterator[tuple[str, bytes]]:
+    def files(self) -> Iterator[tuple[str, bytes | KeptFile]]:
         """The kept bundles' files, then Pagefind's, bundle by bundle: ("pagefind/<bundle>/<file>", bytes)."""
         for bundle in self.kept:
             kept = self._kept(bundle, self.keys[bundle])
             if kept is None:
                 raise SearchIndexError(f"the search index in {self.previous} changed during the build; build again")
             for path, content in _in_site(bundle, kept):
-                if self.vouch:
+                if self.vouch and isinstance(content, bytes):
                     self.vouch(path, hashlib.sha256(content).digest())
                 yield path, content
         if not self.folder or not self.binary:
@@ -381,7 +388,7 @@ def _language_root(bundle: str) -> str:
     return bundle.partition(".")[0].partition("-")[0].lower()
 
 
-def _in_site(bundle: str, files: Mapping[str, bytes]) -> Iterator[tuple[str, bytes]]:
+def _in_site(bundle: str, files: Mapping[str, bytes | KeptFile]) -> Iterator[tuple[str, bytes | KeptFile]]:
     for relative in sorted(files):
         yield f"{PAGEFIND_DIR}/{bundle}/{relative}", files[relative]
 
@@ -408,36 +415,51 @@ def _bundle_key(version: str, bundle: str, pages: Mapping[str, bytes]) -> str:
 
 
 def _key_file(key: str, bundle: Mapping[str, bytes]) -> bytes:
-    files = {name: hashlib.sha256(content).hexdigest() for name, content in sorted(bundle.items())}
-    return (json.dumps({"key": key, "files": files}, indent=0, sort_keys=True) + "\n").encode()
+    return _key_text(key, {name: hashlib.sha256(content).hexdigest() for name, content in bundle.items()})
 
 
-def _previous_bundle(previous: Path, bundle: str, key: str) -> dict[str, bytes] | None:
-    """The last build's `bundle`, if it was made from the same pages and its files are intact."""
+def _key_text(key: str, digests: Mapping[str, str]) -> bytes:
+    return (json.dumps({"key": key, "files": dict(sorted(digests.items()))}, indent=0, sort_keys=True) + "\n").encode()
+
+
+def _previous_bundle(
+    previous: Path, bundle: str, key: str, known_digest: Callable[[str], bytes | None] | None = None
+) -> dict[str, bytes | KeptFile] | None:
+    """The last build's `bundle`, if it was made from the same pages and its files are intact; a file the
+    writer knows unchanged (`known_digest`) is not read."""
     folder = previous / PAGEFIND_DIR / bundle
     try:
         raw = _read_regular(folder / BUNDLE_KEY)
         recorded = json.loads(raw)
         if not isinstance(recorded, dict) or recorded.get("key") != key or not isinstance(recorded.get("files"), dict):
             return None
-        files: dict[str, bytes] = {}
+        files: dict[str, bytes | KeptFile] = {}
         for name, digest in recorded["files"].items():
             if (
                 not isinstance(name, str)
+                or not isinstance(digest, str)
                 or name == BUNDLE_KEY
                 or any(part in ("", ".", "..") for part in name.split("/"))
             ):
                 return None
+            known = known_digest(f"{PAGEFIND_DIR}/{bundle}/{name}") if known_digest else None
+            if known is not None and known.hex() == digest:
+                files[name] = KeptFile(known, functools.partial(_gone_during_build, previous))
+                continue
             content = _read_regular(folder / name)
             if hashlib.sha256(content).hexdigest() != digest:
                 return None
             files[name] = content
+        if _key_text(key, recorded["files"]) != raw:
+            return None
     except (OSError, ValueError):
-        return None
-    if _key_file(key, files) != raw:
         return None
     files[BUNDLE_KEY] = raw
     return files
+
+
+def _gone_during_build(previous: Path) -> bytes:
+    raise SearchIndexError(f"the search index in {previous} changed during the build; build again")
 
 
 def _read_regular(path: Path) -> bytes:
