@@ -13,6 +13,7 @@ import pytest
 
 from corpus_site import __version__
 from corpus_site.cli import main
+from corpus_site.writer import output_lock
 from helpers import EN, PT, load_json, write_files
 
 SUMMARY = re.compile(
@@ -233,3 +234,19 @@ def test_a_progress_bar_on_a_terminal_is_cleared_before_the_summary(tmp_path: Pa
     assert "\r" in terminal and "60/60" in terminal  # the bar was drawn ...
     assert terminal.endswith("\r\x1b[K")  # ... and wiped before the summary
     assert SUMMARY.match(stdout.rstrip("\n").split("\n")[-1])
+
+
+def test_a_build_into_a_folder_another_build_holds_waits_for_it_and_says_so(project: Path) -> None:
+    with output_lock(project / "site"):  # as a `serve` or another build would hold it
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "corpus_site", "build"], cwd=project, stderr=subprocess.PIPE, text=True
+        )
+        assert waiting.stderr is not None
+        line = waiting.stderr.readline()
+        assert "another build is writing to site/" in line and "waiting" in line
+        assert waiting.poll() is None
+        assert not (project / "site").exists()
+    _, rest = waiting.communicate(timeout=300)
+    assert waiting.returncode == 0, rest
+    assert (project / "site" / "index.html").is_file()
+    assert [path.name for path in project.iterdir() if path.name.startswith(".site.")] == []

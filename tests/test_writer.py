@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from corpus_site.writer import (
     StagedSite,
     check_output,
     output_files,
+    output_lock,
     write_site,
 )
 
@@ -354,3 +356,26 @@ def test_a_kept_file_is_linked_unread_or_made_again_when_the_old_one_is_gone(tmp
     assert (out / "index.html").stat().st_ino == index_inode
     assert made == ["again"]
     assert stats.unchanged == 3 and stats.written == 1
+
+
+def test_builds_into_one_folder_take_turns_and_leave_no_lock_file(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    lock_file = tmp_path / ".site.corpus-site-lock"
+    turns: list[str] = []
+    waited = threading.Event()
+
+    def second_build() -> None:
+        with output_lock(out, waiting=waited.set):
+            # The first removed the file it had locked as it let go: this one locks a new file there, so a third
+            # build cannot take the lock while it holds it.
+            turns.append(f"second, lock file there: {lock_file.exists()}")
+
+    with output_lock(out):
+        turns.append("first")
+        other = threading.Thread(target=second_build)
+        other.start()
+        assert waited.wait(timeout=30)
+        assert turns == ["first"]
+    other.join(timeout=30)
+    assert turns == ["first", "second, lock file there: True"]
+    assert not lock_file.exists()

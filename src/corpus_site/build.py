@@ -48,7 +48,15 @@ from corpus_site.search import (
 )
 from corpus_site.site import Site, build_site
 from corpus_site.workers import loading
-from corpus_site.writer import OutputError, StagedSite, WriteStats, check_output, output_files, staged_site
+from corpus_site.writer import (
+    OutputError,
+    StagedSite,
+    WriteStats,
+    check_output,
+    output_files,
+    output_lock,
+    staged_site,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -94,11 +102,13 @@ def build(
     cache: bool = True,
     search_index: bool = True,
     isolate: bool = True,
+    waiting: Callable[[], None] | None = None,
 ) -> BuildResult:
     """Load every seed, render the site and swap it into `out`.
 
     With `isolate` (where forking is safe, and without an `executor`), a child process loads and renders, then
-    exits before Pagefind runs: see `_isolated`.
+    exits before Pagefind runs: see `_isolated`. Another build into `out` is waited for (`waiting` is called
+    when that starts).
     """
     arguments = dict(locals())  # all of them, so a new option can never be left out of the site's fingerprint
     started = time.perf_counter()
@@ -127,14 +137,15 @@ def build(
         started=started,
         site_key_of=partial(_site_key, arguments),
     )
-    if isolate and search_index and executor is None and can_fork():
-        rendered = _isolated(work, progress)
-    else:
-        rendered = work(progress)
-        _give_back_freed_memory()  # the records went when `work` returned
-    if isinstance(rendered, BuildResult):  # the site was kept as it was
-        return rendered
-    return _index_and_swap_in(rendered, out, cache_folder, started)
+    with _output_held(out, waiting):
+        if isolate and search_index and executor is None and can_fork():
+            rendered = _isolated(work, progress)
+        else:
+            rendered = work(progress)
+            _give_back_freed_memory()  # the records went when `work` returned
+        if isinstance(rendered, BuildResult):  # the site was kept as it was
+            return rendered
+        return _index_and_swap_in(rendered, out, cache_folder, started)
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +379,17 @@ def _output_failure(error: SearchIndexError | OutputError | OSError, out: Path) 
 
 
 @contextmanager
+def _output_held(out: Path, waiting: Callable[[], None] | None) -> Iterator[None]:
+    """writer.output_lock, with a lock that cannot be made reported like any other output failure."""
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(output_lock(out, waiting))
+        except OSError as error:
+            raise _output_failure(error, out) from None
+        yield
+
+
+@contextmanager
 def _records_spared_by_collector() -> Iterator[None]:
     """Load with Python's cyclic garbage collector paused, then freeze what was loaded until the site is written.
 
@@ -429,7 +451,7 @@ def _render_into(
 
 
 # These change how build() works, not what it makes.
-_NOT_IN_OUTPUT = {"progress", "jobs", "executor", "cache_dir", "cache", "isolate"}
+_NOT_IN_OUTPUT = {"progress", "jobs", "executor", "cache_dir", "cache", "isolate", "waiting"}
 
 
 def _site_key(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve(
             args.seeds, args.out, templates=args.templates, port=args.port,
-            jobs=args.jobs, cache_dir=args.cache_dir, cache=not args.no_cache,
+            jobs=args.jobs, cache_dir=args.cache_dir, cache=not args.no_cache, waiting=partial(say_waiting, args.out),
         )  # fmt: skip
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     try:
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             result = build(
                 args.seeds, args.out, templates=args.templates, base_url=args.base_url, progress=bar,
                 jobs=args.jobs, executor=executor, cache_dir=args.cache_dir, cache=not args.no_cache,
+                waiting=partial(say_waiting, args.out),
             )  # fmt: skip
     except (BuildError, ExecutorError) as error:
         bar.clear()
@@ -142,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corpus-site: --strict: {len(corpus.skipped)} skipped, {len(corpus.warnings)} warnings", file=sys.stderr)
         return 1
     return 0
+
+
+def say_waiting(out: Path) -> None:
+    """What a build says while another build into the same folder (a `serve`, say) finishes."""
+    print(
+        f"corpus-site: another build is writing to {out}/; waiting for it to finish (Ctrl-C to stop)", file=sys.stderr
+    )
 
 
 def health_line(health: Health, out: Path) -> str:

@@ -161,6 +161,7 @@ def serve(
     jobs: int | None = None,
     cache_dir: Path | None = None,
     cache: bool = True,
+    waiting: Callable[[], None] | None = None,
 ) -> int:
     """Build, then serve `out` until Ctrl-C, rebuilding after each change; 0 when stopped, 2 if it cannot start.
 
@@ -170,8 +171,9 @@ def serve(
 
     def rebuild(*, search_index: bool = True) -> BuildResult:
         return build(
-            seeds, out, templates=templates, jobs=jobs, cache_dir=cache_dir, cache=cache, search_index=search_index
-        )
+            seeds, out, templates=templates, jobs=jobs, cache_dir=cache_dir, cache=cache, search_index=search_index,
+            waiting=waiting,
+        )  # fmt: skip
 
     folders = watched_folders(seeds, templates)
     state = SiteState()

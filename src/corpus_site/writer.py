@@ -9,12 +9,18 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows: builds into one folder are not kept apart
+    fcntl = None  # type: ignore[assignment]
+
 MANIFEST = ".corpus-site.json"  # marks a folder corpus-site made and lists the files it wrote
 _STAGING_MARK = ".corpus-site-staging"
+_LOCK_SUFFIX = "corpus-site-lock"
 _RENAME_EXCHANGE = 2
 
 FileFacts = tuple[int, int, int, int]  # size, modification and change times in ns, inode
@@ -161,6 +167,59 @@ class StagedSite:
         """Remove the staging folder; OUT stays as it was."""
         if self.staging.exists():
             _remove_ours(self.staging)
+
+
+@contextmanager
+def output_lock(out: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold OUT for one build; another build into it waits (calling `waiting` once) until this one is done.
+
+    Two builds into one folder would share its staging folder, and each would take the other's for a stale one and
+    remove it, or swap in a half-written site. The lock is a file beside OUT, removed when the build ends.
+    """
+    if fcntl is None:
+        yield
+        return
+    if out.is_symlink():
+        out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = out.parent / f".{out.name}.{_LOCK_SUFFIX}"
+    handle = _acquire(path, waiting)
+    try:
+        yield
+    finally:
+        with suppress(OSError):
+            os.unlink(path)  # still held: a build that opened this file meanwhile sees it gone and tries again
+        os.close(handle)
+
+
+def _acquire(path: Path, waiting: Callable[[], None] | None) -> int:
+    told = False
+    while True:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if waiting and not told:
+                    waiting()
+                    told = True
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            if _names(path, handle):
+                return handle
+        except BaseException:
+            os.close(handle)
+            raise
+        os.close(handle)  # the build before us removed the file as it let go: lock the one there now
+
+
+def _names(path: Path, handle: int) -> bool:
+    """Whether `path` still names the open file `handle`."""
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(handle)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 @contextmanager
