@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import pytest
 
+from corpus_site import search
 from corpus_site.build import BuildError, build
 from corpus_site.writer import _STAGING_MARK
 from helpers import EN, FR, HE, PT, SEEDS, load_json, parse, write_files
@@ -214,6 +215,7 @@ def test_the_collector_skips_loaded_records_while_rendering_and_is_restored_afte
 BUILD_IN_A_FRESH_PROCESS = """
 import json, multiprocessing, os, signal, sys
 from pathlib import Path
+from corpus_site import search
 from corpus_site.build import BuildError, build
 
 seeds, out, cache, isolate, kill = sys.argv[1:]
@@ -257,6 +259,23 @@ def test_loading_and_rendering_happen_in_a_child_that_is_gone_before_the_build_r
     assert built["children left"] == 0 and built["documents"] == 3 and built["last"] == "swap in"
     inside = build_in_a_fresh_process(seeds, tmp_path / "inside", isolate=False)
     assert inside["seen"] and not any(child for *_, child in inside["seen"])
+
+
+def test_pagefind_indexes_beside_the_rendering_unless_the_build_keeps_to_one_core(
+    tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[list[str]] = []
+    real = search._IndexingInTurn
+
+    def indexing_in_turn(binary: Path, root: Path, bundles: list[str]) -> search._IndexingInTurn:
+        started.append(list(bundles))
+        return real(binary, root, bundles)
+
+    monkeypatch.setattr(search, "_IndexingInTurn", indexing_in_turn)
+    for jobs in (1, 2):
+        build(seeds, tmp_path / f"site-{jobs}", jobs=jobs, cache=False, isolate=False)
+    assert [sorted(bundles) for bundles in started] == [["en", "fr", "pt"]]
+    assert snapshot(tmp_path / "site-1") == snapshot(tmp_path / "site-2")
 
 
 def test_a_build_in_a_child_and_one_in_process_make_the_same_site(tmp_path: Path) -> None:

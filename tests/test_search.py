@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from corpus_site.search import (
     BUNDLE_KEY,
     SEARCH_DATA,
     PagefindWork,
+    SearchIndexError,
     bundle_names,
     fragment_pages,
     language_pages,
@@ -400,6 +402,12 @@ SMALL_PAGES = {
 }
 
 
+JA_PAGES = {
+    **SMALL_PAGES,
+    **{f"ja/{n}.html": _fragment("ja", n, f"図書館は朝{n}時に開きます。") for n in ("one", "two", "three")},
+}
+
+
 def _write_out(out: Path, files: dict[str, bytes]) -> None:
     for name, content in files.items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
@@ -497,8 +505,75 @@ def test_work_folders_of_killed_builds_are_removed_by_the_next(tmp_path: Path, m
 
 
 def test_pagefind_runs_one_or_several_at_a_time_with_the_same_result() -> None:
-    pages = {**SMALL_PAGES, "ja/one.html": _fragment("ja", "one", "図書館は朝九時に開きます。")}
-    assert _pagefind(pages, jobs=1) == _pagefind(pages, jobs=3)
+    assert _pagefind(JA_PAGES, jobs=1) == _pagefind(JA_PAGES, jobs=3)
+
+
+def _wait_for(condition: Any, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def _counting_index_one(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The bundles Pagefind is run on by PagefindWork.files, in order (it still runs)."""
+    ran: list[str] = []
+    real = search_module._index_one
+
+    def index_one(binary: Path, root: Path, bundle: str) -> dict[str, bytes]:
+        ran.append(bundle)
+        return real(binary, root, bundle)
+
+    monkeypatch.setattr(search_module, "_index_one", index_one)
+    return ran
+
+
+def test_bundles_made_meanwhile_are_read_not_made_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh = _pagefind(JA_PAGES)
+    ran = _counting_index_one(monkeypatch)
+    with PagefindWork(JA_PAGES) as work:
+        assert work.folder and work.todo == ["ja", "en", "fr"]  # the largest first
+        with work.index_meanwhile():
+            _wait_for(lambda: (work.folder / "out" / "fr").exists())  # en made, fr under way: leaving waits for it
+        # Never Japanese: its segmenter's dictionary is too large to load beside a build that holds its documents.
+        assert work.early == ["en", "fr"]
+        assert dict(work.files()) == fresh
+    assert ran == ["ja"]
+
+
+@pytest.mark.skipif(not search_module._CAN_IDLE, reason="SCHED_IDLE is Linux's")
+def test_pagefind_meanwhile_runs_at_idle_priority_and_its_failures_are_left_to_files(tmp_path: Path) -> None:
+    log = tmp_path / "policies"
+    stand_in = tmp_path / "pagefind"
+    stand_in.write_text(
+        f"#!{sys.executable}\nimport os\n"
+        f"with open({str(log)!r}, 'a') as log: log.write(f'{{os.sched_getscheduler(0)}}\\n')\n"
+        "raise SystemExit(1)\n"
+    )
+    stand_in.chmod(0o755)
+    with PagefindWork(SMALL_PAGES) as work:
+        work.binary = stand_in  # fails every bundle, after writing down the scheduling policy it runs under
+        with work.index_meanwhile():
+            _wait_for(lambda: log.exists() and len(log.read_text().split()) == 2)
+        assert work.early == []
+        with pytest.raises(SearchIndexError, match="Pagefind failed on the English pages"):
+            dict(work.files())
+    assert log.read_text().split()[:2] == [str(os.SCHED_IDLE)] * 2
+
+
+def test_a_failure_meanwhile_stops_pagefind_and_leaves_every_bundle_to_be_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fresh = _pagefind(SMALL_PAGES)
+    ran = _counting_index_one(monkeypatch)
+    with PagefindWork(SMALL_PAGES) as work:
+        assert work.folder
+        with pytest.raises(RuntimeError), work.index_meanwhile():
+            _wait_for(lambda: (work.folder / "out" / "en").exists())
+            raise RuntimeError("a template failed")
+        assert work.early == []
+        assert dict(work.files()) == fresh  # whatever the stopped run left in its folder is not used
+    assert ran == ["en", "fr"]
 
 
 def test_a_language_whose_segmenter_loads_a_dictionary_runs_alone() -> None:

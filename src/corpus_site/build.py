@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -47,7 +47,7 @@ from corpus_site.search import (
     search_pages,
 )
 from corpus_site.site import Site, build_site
-from corpus_site.workers import loading
+from corpus_site.workers import default_jobs, loading
 from corpus_site.writer import (
     OutputError,
     StagedSite,
@@ -284,21 +284,10 @@ def _render(
             if memo:
                 memo.vouch, memo.known_digest = stage.vouch, stage.known_digest
             pages = language_pages(site)
-            _render_into(
-                stage,
-                site,
-                env,
-                rendered,
-                templates=templates,
-                base_url=inputs.base_url,
-                health=health,
-                bundles=bundle_names(pages),
-            )
-            timings.append(("structure, render and write", _since(started, timings)))
-            pagefind = None
+            groups = {member: group.id for group in site.groups for member in group.members}
+            pagefind, search_input = None, time.perf_counter()
             if inputs.search_index:
-                groups = {member: group.id for group in site.groups for member in group.members}
-                stage.add(SEARCH_DATA, search_data_js(site, groups))
+                # Pagefind's input comes first: its bundles are made while the pages render (index_meanwhile).
                 pagefind = search_work.enter_context(
                     PagefindWork(
                         partial(fragment_pages, pages, groups),
@@ -307,6 +296,23 @@ def _render(
                         owner=inputs.owner,
                     )
                 )
+            search_input = time.perf_counter() - search_input
+            with pagefind.index_meanwhile() if pagefind and _cores_to_spare(inputs) else nullcontext():
+                _render_into(
+                    stage,
+                    site,
+                    env,
+                    rendered,
+                    templates=templates,
+                    base_url=inputs.base_url,
+                    health=health,
+                    bundles=bundle_names(pages),
+                )
+            timings.append(("structure, render and write", _since(started, timings) - search_input))
+            if inputs.search_index:
+                stage.add(SEARCH_DATA, search_data_js(site, groups))
+            # The search index's line counts the making of its input, not the bundles made beside the rendering.
+            timings.append(("search input", search_input))
             search_work.pop_all()  # Pagefind's work folder now belongs to whoever makes the index
     except (SearchIndexError, OutputError, OSError) as error:
         raise _output_failure(error, out) from None
@@ -335,6 +341,7 @@ def _index_and_swap_in(rendered: Rendered, out: Path, cache_folder: Path | None,
             for path, content in index:
                 stage.add(path, content)
             timings.append(("search index", _since(started, timings)))
+            timings = _folded(timings, "search input", into="search index")
             stats = stage.finish()
         except BaseException:
             stage.abandon()
@@ -412,6 +419,17 @@ def _give_back_freed_memory() -> None:
     (at 10,000 documents the process drops from 342 to 178 MB). Where there is no malloc_trim, nothing happens."""
     with suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
+
+
+def _cores_to_spare(inputs: Inputs) -> bool:
+    """Whether Pagefind may run beside the rendering: not when the build was asked to keep to one core."""
+    return (inputs.jobs or default_jobs()) > 1
+
+
+def _folded(timings: list[tuple[str, float]], stage: str, *, into: str) -> list[tuple[str, float]]:
+    """`timings` with `stage`'s seconds added to those of `into`."""
+    extra = dict(timings).get(stage, 0.0)
+    return [(name, spent + extra if name == into else spent) for name, spent in timings if name != stage]
 
 
 def _since(started: float, timings: list[tuple[str, float]]) -> float:
