@@ -15,7 +15,7 @@ from corpus_site.align import Alignment, Pair, align, align_group, alignment, al
 from corpus_site.groups import find_groups
 from corpus_site.loader import load_corpus
 from corpus_site.records import Document
-from corpus_site.render import UI_LANG, environment
+from corpus_site.render import UI_LANG, environment, every_page
 from corpus_site.site import build_site
 from helpers import ROOT, SEEDS, write_files
 
@@ -250,7 +250,7 @@ def render_parallel(
     (group,) = [g for g in find_groups(documents) if pair[0].id in g.members]
     env = environment([ROOT / "templates"])
     return env.get_template("parallel.html").render(
-        root="../", page_lang=UI_LANG, languages=site.languages, site=site, skipped=(), base_url=None,
+        **every_page(site, None), root="../", page_lang=UI_LANG,
         page_path="parallel/group.html",
         group=group, left=pair[0], right=pair[1], pairs=align(*pair), pair_links=pair_links,
     )  # fmt: skip

@@ -306,6 +306,27 @@ def test_unchanged_pages_keep_their_modification_times(tmp_path: Path) -> None:
     assert result.written.unchanged > result.written.written
 
 
+def test_a_change_in_language_counts_leaves_the_other_pages_as_they_were(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path, count=6)  # two notes each in English, Portuguese and French
+    out = tmp_path / "site"
+    build(seeds, out)
+    old = 946_684_800_000_000_000
+    for path in out.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(old, old))
+    # A third Portuguese note: Portuguese now has the most documents, which reorders the index's list of languages.
+    other_pt = "O mercado da praça abre cedo aos sábados e os agricultores vendem fruta, queijo e pão caseiro."
+    (seeds / "note-99.md").write_text(f"---\ntitle: Note 99\n---\n\n{other_pt}\n", encoding="utf-8")
+    build(seeds, out)
+    index = BeautifulSoup((out / "index.html").read_bytes(), "html.parser")
+    assert [link["href"] for link in index.select(".lang-list a")] == ["lang/pt.html", "lang/en.html", "lang/fr.html"]
+    # Every page's header lists the languages too, in an order no count changes: those pages stay as they were.
+    header = BeautifulSoup((out / "docs/note-00.html").read_bytes(), "html.parser").select("header .langs a")
+    assert [link["lang"] for link in header] == ["en", "fr", "pt"]
+    for doc_id in ("note-00", "note-01", "note-02", "note-03"):
+        assert (out / f"docs/{doc_id}.html").stat().st_mtime_ns == old, doc_id
+
+
 def test_with_nothing_changed_the_output_folder_is_left_as_it_is(tmp_path: Path) -> None:
     seeds = write_corpus(tmp_path)
     out = tmp_path / "site"

@@ -103,6 +103,19 @@ def render_site(
         yield "robots.txt", publish.robots(base_url)
 
 
+def every_page(site: Site, base_url: str | None) -> dict[str, Any]:
+    """What every page's template is given, whatever else it gets."""
+    return {
+        "site": site,
+        "languages": site.languages,  # most documents first, for the lists that show the counts
+        # For the header on every page and the language menus: an order one more document cannot change, or
+        # an edit that tips two counts would render (and publish) every page again.
+        "languages_by_code": tuple(sorted(site.languages, key=lambda language: language.code)),
+        "skipped": site.corpus.skipped,
+        "base_url": base_url,
+    }
+
+
 def _pages(
     site: Site,
     env: Environment,
@@ -113,7 +126,7 @@ def _pages(
     by_id = site.by_id()
     group_of = site.group_of()
     alternates = site.alternates()
-    shared = {"site": site, "languages": site.languages, "skipped": site.corpus.skipped, "base_url": base_url}
+    shared = every_page(site, base_url)
 
     def page(path: str, template: str, root: str | None = None, **context: Any) -> tuple[str, bytes | KeptFile]:
         root = "../" * path.count("/") if root is None else root

@@ -24,6 +24,7 @@ from jinja2 import Environment
 from markupsafe import escape
 
 from corpus_site.records import Document
+from corpus_site.render import every_page
 from corpus_site.site import Site, doc_url, language_name
 from corpus_site.writer import KeptFile
 
@@ -91,10 +92,7 @@ def search_pages(
     site: Site, env: Environment, bundles: Sequence[str], *, base_url: str | None = None
 ) -> dict[str, bytes]:
     """search.html and concordance.html, at the top of the site, querying `bundles` (see bundle_names)."""
-    context = {
-        "site": site, "languages": site.languages, "skipped": site.corpus.skipped, "base_url": base_url,
-        "root": "", "page_lang": env.globals["ui_lang"], "bundles": list(bundles),
-    }  # fmt: skip
+    context = {**every_page(site, base_url), "root": "", "page_lang": env.globals["ui_lang"], "bundles": list(bundles)}
     return {
         path: env.get_template(path).render(page_path=path, **context).encode()
         for path in (SEARCH_PAGE, CONCORDANCE_PAGE)
