@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -276,6 +277,30 @@ def test_pagefind_indexes_beside_the_rendering_unless_the_build_keeps_to_one_cor
         build(seeds, tmp_path / f"site-{jobs}", jobs=jobs, cache=False, isolate=False)
     assert [sorted(bundles) for bundles in started] == [["en", "fr", "pt"]]
     assert snapshot(tmp_path / "site-1") == snapshot(tmp_path / "site-2")
+
+
+def test_pagefind_works_in_the_cache_folder_and_leaves_nothing_there(
+    tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system_temporary = tmp_path / "tmp"
+    system_temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_temporary))
+    roots: list[Path] = []
+    real = search._index_one
+
+    def index_one(binary: Path, root: Path, bundle: str) -> dict[str, bytes]:
+        roots.append(root)
+        return real(binary, root, bundle)
+
+    monkeypatch.setattr(search, "_index_one", index_one)
+    cache = tmp_path / "cache"
+    build(seeds, tmp_path / "site", jobs=1, cache_dir=cache, isolate=False)
+    assert roots and {root.parent for root in roots} == {cache}
+    assert not [path for path in cache.iterdir() if path.name.startswith("corpus-site-pagefind-")]
+    cached = len(roots)
+    build(seeds, tmp_path / "uncached", jobs=1, cache=False, isolate=False)  # no cache folder: the system's
+    assert roots[cached:] and {root.parent for root in roots[cached:]} == {system_temporary}
+    assert list(system_temporary.iterdir()) == []
 
 
 def test_a_build_in_a_child_and_one_in_process_make_the_same_site(tmp_path: Path) -> None:

@@ -294,6 +294,9 @@ def _render(
                         previous=out,
                         known_digest=stage.known_digest,
                         owner=inputs.owner,
+                        # Beside the cache, on the user's disk: /tmp is often memory (tmpfs), and Pagefind's input
+                        # and output run to hundreds of MB at 100,000 documents; creating files there can be slow too.
+                        scratch=inputs.cache_folder,
                     )
                 )
             search_input = time.perf_counter() - search_input

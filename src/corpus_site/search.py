@@ -247,11 +247,11 @@ class PagefindWork:
     holds a bundle with the same key and intact files, it is kept rather than made again.
 
     Making the object hashes the pages and writes those of the bundles Pagefind must make to a
-    temporary folder; it keeps no reference to them, so the caller can let go of what made them
-    before `files` runs Pagefind, which holds a bundle's whole index in memory. `files` yields each
-    bundle's files as soon as they are read. At most `jobs` (default PAGEFIND_JOBS) run at once, and a
-    language whose segmenter loads a dictionary runs alone. `index_meanwhile` makes some bundles earlier,
-    while the caller does other work.
+    temporary folder in `scratch` (by default the system's); it keeps no reference to them, so the caller
+    can let go of what made them before `files` runs Pagefind, which holds a bundle's whole index in memory.
+    `files` yields each bundle's files as soon as they are read. At most `jobs` (default PAGEFIND_JOBS) run
+    at once, and a language whose segmenter loads a dictionary runs alone. `index_meanwhile` makes some
+    bundles earlier, while the caller does other work.
     """
 
     def __init__(
@@ -263,6 +263,7 @@ class PagefindWork:
         vouch: Callable[[str, bytes], None] | None = None,
         known_digest: Callable[[str], bytes | None] | None = None,
         owner: int | None = None,
+        scratch: Path | None = None,
     ) -> None:
         self.previous, self.jobs = previous, jobs
         self.vouch = vouch  # told of each kept file and its hash (StagedSite.vouch): the writer need not read it again
@@ -283,7 +284,7 @@ class PagefindWork:
         self.todo = sorted(set(self.keys) - set(self.kept), key=lambda bundle: (-len(digests[bundle]), bundle))
         # A plain folder, not a TemporaryDirectory: the object may be pickled to the process that runs Pagefind
         # (`owner`, default this one), and the work folder must outlive the process that filled it.
-        self.folder = _work_folder(owner or os.getpid()) if self.todo else None
+        self.folder = _work_folder(owner or os.getpid(), scratch) if self.todo else None
         self.early: list[str] = []  # bundles index_meanwhile made: their files wait in the work folder
         if self.folder:
             wanted, folders = set(self.todo), set()
@@ -371,18 +372,20 @@ class PagefindWork:
 _WORK_PREFIX = "corpus-site-pagefind-"
 
 
-def _work_folder(owner: int) -> Path:
-    """A temporary folder for Pagefind's input and output, named after the process that will remove it, so that
-    a later build can tell it was abandoned."""
-    _remove_abandoned_work()
-    return Path(tempfile.mkdtemp(prefix=f"{_WORK_PREFIX}{owner}-"))
+def _work_folder(owner: int, scratch: Path | None) -> Path:
+    """A temporary folder for Pagefind's input and output in `scratch` (default: the system's), named after the
+    process that will remove it, so that a later build can tell it was abandoned."""
+    parent = scratch or Path(tempfile.gettempdir())
+    parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_work(parent)
+    return Path(tempfile.mkdtemp(prefix=f"{_WORK_PREFIX}{owner}-", dir=parent))
 
 
-def _remove_abandoned_work() -> None:
+def _remove_abandoned_work(parent: Path) -> None:
     """Delete our work folders whose process is gone: a build that was killed could not remove its own."""
     if os.name != "posix":  # os.kill(pid, 0) only asks on POSIX; elsewhere it can end the process
         return
-    for folder in Path(tempfile.gettempdir()).glob(f"{_WORK_PREFIX}*"):
+    for folder in parent.glob(f"{_WORK_PREFIX}*"):
         pid = folder.name.removeprefix(_WORK_PREFIX).partition("-")[0]
         try:
             info = folder.lstat()
