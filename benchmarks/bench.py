@@ -655,6 +655,11 @@ def machine() -> str:
     )
 
 
+# The user's disk, not /tmp: /tmp is often memory (tmpfs), too small for 100,000 documents' sites, and on
+# this kind of machine creating files in it is several times slower than anywhere else on the same disk.
+_USER_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -668,11 +673,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--work",
         type=Path,
-        default=Path("/tmp/corpus-site-bench"),
-        help="scratch folder (default: /tmp/corpus-site-bench)",
+        default=_USER_CACHE / "corpus-site-bench",
+        help=f"scratch folder (default: {_USER_CACHE / 'corpus-site-bench'})",
     )
     parser.add_argument(
-        "--tools", type=Path, default=Path("/tmp/corpus-bench-tools"), help="where Eleventy is installed with npm"
+        "--tools",
+        type=Path,
+        default=_USER_CACHE / "corpus-bench-tools",
+        help=f"where Eleventy is installed with npm (default: {_USER_CACHE / 'corpus-bench-tools'})",
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder afterwards")
     parser.add_argument("--generate", type=Path, metavar="DIR", help="only write the corpus of the first size into DIR")
