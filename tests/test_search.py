@@ -528,6 +528,23 @@ def _counting_index_one(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return ran
 
 
+def test_pagefind_is_under_way_before_the_kept_bundles_are_handed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write_out(tmp_path, _pagefind(SMALL_PAGES))
+    changed = {**SMALL_PAGES, "fr/two.html": _fragment("fr", "two", "Une deuxième page sur les jardins.")}
+    expected = _pagefind(changed)
+    ran = _counting_index_one(monkeypatch)
+    with PagefindWork(changed, previous=tmp_path) as work:
+        assert work.kept == ["en"] and work.todo == ["fr"]
+        files = work.files()
+        first = next(files)
+        assert first[0].startswith("pagefind/en/")
+        # The caller holds one kept file and has asked for nothing more: French is being made all the same.
+        _wait_for(lambda: ran == ["fr"], seconds=10)
+        assert dict([first, *files]) == expected
+
+
 def test_bundles_made_meanwhile_are_read_not_made_again(monkeypatch: pytest.MonkeyPatch) -> None:
     fresh = _pagefind(JA_PAGES)
     ran = _counting_index_one(monkeypatch)
