@@ -407,6 +407,8 @@ JA_PAGES = {
     **{f"ja/{n}.html": _fragment("ja", n, f"図書館は朝{n}時に開きます。") for n in ("one", "two", "three")},
 }
 
+CJK_PAGES = {**JA_PAGES, **{f"zh/{n}.html": _fragment("zh", n, f"图书馆早上{n}点开门。") for n in ("one", "two")}}
+
 
 def _write_out(out: Path, files: dict[str, bytes]) -> None:
     for name, content in files.items():
@@ -546,16 +548,17 @@ def test_pagefind_is_under_way_before_the_kept_bundles_are_handed_over(
 
 
 def test_bundles_made_meanwhile_are_read_not_made_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    fresh = _pagefind(JA_PAGES)
+    fresh = _pagefind(CJK_PAGES)
     ran = _counting_index_one(monkeypatch)
-    with PagefindWork(JA_PAGES) as work:
-        assert work.folder and work.todo == ["ja", "en", "fr"]  # the largest first
+    with PagefindWork(CJK_PAGES) as work:
+        assert work.folder and work.todo == ["ja", "en", "zh", "fr"]  # the largest first
         with work.index_meanwhile():
             _wait_for(lambda: (work.folder / "out" / "fr").exists())  # en made, fr under way: leaving waits for it
-        # Never Japanese: its segmenter's dictionary is too large to load beside a build that holds its documents.
+        # Never Japanese or Chinese: their segmenters' dictionaries are too large to load beside a build that holds
+        # its documents.
         assert work.early == ["en", "fr"]
         assert dict(work.files()) == fresh
-    assert ran == ["ja"]
+    assert ran == ["ja", "zh"]
 
 
 @pytest.mark.skipif(not search_module._CAN_IDLE, reason="SCHED_IDLE is Linux's")
@@ -594,10 +597,11 @@ def test_a_failure_meanwhile_stops_pagefind_and_leaves_every_bundle_to_be_made(
     assert ran == ["en", "fr"]
 
 
-def test_a_language_whose_segmenter_loads_a_dictionary_runs_alone() -> None:
+def test_japanese_runs_alone_and_chinese_beside_another_bundle() -> None:
     assert search_module._may_start("ja", [])
-    assert search_module._may_start("en.2", ["en.1"])
-    for bundle, running in (("ja", ["en.1"]), ("en.1", ["ja"]), ("fr", ["zh.2"]), ("zh-Hant.1", ["de"])):
+    for bundle, running in (("en.2", ["en.1"]), ("fr", ["zh.2"]), ("zh-Hant.1", ["de"]), ("zh.1", ["zh.2"])):
+        assert search_module._may_start(bundle, running), (bundle, running)
+    for bundle, running in (("ja", ["en.1"]), ("en.1", ["ja"]), ("ja", ["zh.1"]), ("zh.2", ["ja-Jpan"])):
         assert not search_module._may_start(bundle, running), (bundle, running)
 
 

@@ -42,9 +42,13 @@ BUNDLE_BYTES = 2_500_000
 # Pagefind works mostly on one core (2.4 s of wall and 2.6 s of CPU for those English pages), so two
 # bundles are made at once, each a bounded size ...
 PAGEFIND_JOBS = 2
-# ... except for languages whose segmenter loads a dictionary: the extended binary takes 341 MB for
-# Japanese text whatever the number of pages (and 60 MB or more for Chinese), so these run alone.
-_RUNS_ALONE = frozenset({"ja", "zh", "ko"})
+# Languages whose segmenter loads a dictionary are never made beside the rendering, while the build holds its
+# documents: the extended binary takes 341 MB and more for Japanese text whatever the number of pages, and Chinese
+# takes more than other languages (a bundle of 10,000 benchmark documents: ja 403 MB, zh 142-153 MB, en 127 MB) ...
+_LOADS_A_DICTIONARY = frozenset({"ja", "zh", "ko"})
+# ... and Japanese (with Korean, not measured) runs alone even once the documents are gone. Chinese runs beside
+# another bundle: running it alone left a core idle for about 2 s of a 10,000-document build.
+_RUNS_ALONE = frozenset({"ja", "ko"})
 # Pagefind writes its own UIs too; our pages use only its JavaScript API, so those files are left out.
 _PAGEFIND_UI = re.compile(r"^pagefind-(component-ui|modular-ui|ui|highlight)\.(js|css)$")
 _WASM = re.compile(r"^wasm\.[^/]+\.pagefind$")
@@ -426,11 +430,11 @@ def _every_page(pages: Mapping[str, bytes]) -> Callable[[Collection[str] | None]
 def _may_start(bundle: str, running: Iterable[str]) -> bool:
     """Whether Pagefind may start on `bundle` beside those `running`: a language that loads a dictionary goes alone."""
     busy = list(running)
-    return not busy or not any(map(_loads_dictionary, (bundle, *busy)))
+    return not busy or not any(_language_root(name) in _RUNS_ALONE for name in (bundle, *busy))
 
 
 def _loads_dictionary(bundle: str) -> bool:
-    return _language_root(bundle) in _RUNS_ALONE
+    return _language_root(bundle) in _LOADS_A_DICTIONARY
 
 
 def _language_root(bundle: str) -> str:
