@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import pytest
 
+from corpus_site import build as build_module
 from corpus_site import search
 from corpus_site.build import BuildError, build
 from corpus_site.writer import _STAGING_MARK
@@ -277,6 +278,26 @@ def test_pagefind_indexes_beside_the_rendering_unless_the_build_keeps_to_one_cor
         build(seeds, tmp_path / f"site-{jobs}", jobs=jobs, cache=False, isolate=False)
     assert [sorted(bundles) for bundles in started] == [["en", "fr", "pt"]]
     assert snapshot(tmp_path / "site-1") == snapshot(tmp_path / "site-2")
+
+
+def test_the_offline_index_is_made_while_pagefind_finishes_its_bundle_beside_the_rendering(
+    tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    real_stop, real_data = search._IndexingInTurn.stop, build_module.search_data_js
+
+    def stop(self: search._IndexingInTurn, *, now: bool) -> list[str]:
+        events.append("stop Pagefind beside the rendering")
+        return real_stop(self, now=now)
+
+    def search_data(*args: Any, **kwargs: Any) -> bytes:
+        events.append("offline index")
+        return real_data(*args, **kwargs)
+
+    monkeypatch.setattr(search._IndexingInTurn, "stop", stop)
+    monkeypatch.setattr(build_module, "search_data_js", search_data)
+    build(seeds, tmp_path / "site", jobs=2, cache=False, isolate=False)
+    assert events == ["offline index", "stop Pagefind beside the rendering"]
 
 
 def test_pagefind_works_in_the_cache_folder_and_leaves_nothing_there(

@@ -311,9 +311,13 @@ def _render(
                     health=health,
                     bundles=bundle_names(pages),
                 )
+                if inputs.search_index:
+                    # Made inside the block, so that it overlaps the wait for the bundle Pagefind has under way when
+                    # the block ends (at 10,000 documents, 0.5 s to make and 0.7 s of waiting).
+                    search_data = time.perf_counter()
+                    stage.add(SEARCH_DATA, search_data_js(site, groups))
+                    search_input += time.perf_counter() - search_data
             timings.append(("structure, render and write", _since(started, timings) - search_input))
-            if inputs.search_index:
-                stage.add(SEARCH_DATA, search_data_js(site, groups))
             # The search index's line counts the making of its input, not the bundles made beside the rendering.
             timings.append(("search input", search_input))
             search_work.pop_all()  # Pagefind's work folder now belongs to whoever makes the index
