@@ -269,9 +269,9 @@ def test_pagefind_indexes_beside_the_rendering_unless_the_build_keeps_to_one_cor
     started: list[list[str]] = []
     real = search._IndexingInTurn
 
-    def indexing_in_turn(binary: Path, root: Path, bundles: list[str]) -> search._IndexingInTurn:
+    def indexing_in_turn(binary: Path, root: Path, bundles: list[str], *rest: Any) -> search._IndexingInTurn:
         started.append(list(bundles))
-        return real(binary, root, bundles)
+        return real(binary, root, bundles, *rest)
 
     monkeypatch.setattr(search, "_IndexingInTurn", indexing_in_turn)
     for jobs in (1, 2):

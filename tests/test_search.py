@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import json
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ import threading
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -545,6 +546,33 @@ def test_pagefind_is_under_way_before_the_kept_bundles_are_handed_over(
         # The caller holds one kept file and has asked for nothing more: French is being made all the same.
         _wait_for(lambda: ran == ["fr"], seconds=10)
         assert dict([first, *files]) == expected
+
+
+def test_pagefind_starts_on_a_bundle_beside_the_rendering_as_soon_as_its_input_is_written() -> None:
+    made_so_far: list[PagefindWork] = []
+
+    def made(bundles: Collection[str] | None) -> list[tuple[str, bytes]]:
+        if bundles is not None and "fr" in bundles:  # asked for French pages: Pagefind is at work on English already
+            _wait_for(lambda: any((work.folder / "out" / "en").exists() for work in made_so_far), seconds=10)
+        return [(path, page) for path, page in SMALL_PAGES.items() if bundles is None or path[:2] in bundles]
+
+    with PagefindWork(made) as work:
+        made_so_far.append(work)
+        assert work.folder and work.todo == ["en", "fr"]
+        with work.index_meanwhile():
+            pass
+        assert "en" in work.early
+        assert dict(work.files()) == _pagefind(SMALL_PAGES)
+
+
+def test_pagefind_work_handed_to_another_process_carries_its_input_written_not_its_pages() -> None:
+    with PagefindWork(SMALL_PAGES) as work:
+        assert work.folder and not (work.folder / "site").exists()  # nothing written yet
+        copy = pickle.loads(pickle.dumps(work))
+        site = work.folder / "site"
+        assert sorted(path.relative_to(site).as_posix() for path in site.rglob("*.html")) == sorted(SMALL_PAGES)
+        assert copy._unwritten is None
+        assert dict(copy.files()) == _pagefind(SMALL_PAGES)
 
 
 def test_bundles_made_meanwhile_are_read_not_made_again(monkeypatch: pytest.MonkeyPatch) -> None:

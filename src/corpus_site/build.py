@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import ExitStack, contextmanager, nullcontext, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -285,7 +285,7 @@ def _render(
                 memo.vouch, memo.known_digest = stage.vouch, stage.known_digest
             pages = language_pages(site)
             groups = {member: group.id for group in site.groups for member in group.members}
-            pagefind, search_input = None, time.perf_counter()
+            pagefind, search_input, meanwhile = None, time.perf_counter(), ExitStack()
             if inputs.search_index:
                 # Pagefind's input comes first: its bundles are made while the pages render (index_meanwhile).
                 pagefind = search_work.enter_context(
@@ -299,8 +299,12 @@ def _render(
                         scratch=inputs.cache_folder,
                     )
                 )
+                if _cores_to_spare(inputs):  # Pagefind starts on each bundle as soon as its input is written
+                    meanwhile.enter_context(pagefind.index_meanwhile())
+                else:
+                    pagefind.write_input()
             search_input = time.perf_counter() - search_input
-            with pagefind.index_meanwhile() if pagefind and _cores_to_spare(inputs) else nullcontext():
+            with meanwhile:
                 _render_into(
                     stage,
                     site,

@@ -250,12 +250,13 @@ class PagefindWork:
     version, with a hash of each of its files. When `previous` (the last build's output folder)
     holds a bundle with the same key and intact files, it is kept rather than made again.
 
-    Making the object hashes the pages and writes those of the bundles Pagefind must make to a
-    temporary folder in `scratch` (by default the system's); it keeps no reference to them, so the caller
-    can let go of what made them before `files` runs Pagefind, which holds a bundle's whole index in memory.
+    Making the object hashes the pages; `write_input` (or `index_meanwhile`, `files`, or pickling the object)
+    writes those of the bundles Pagefind must make to a temporary folder in `scratch` (by default the system's)
+    and lets go of what made them, so the caller can let go of it too before `files` runs Pagefind, which holds a
+    bundle's whole index in memory.
     `files` yields each bundle's files as soon as they are read. At most `jobs` (default PAGEFIND_JOBS) run
-    at once, and a language whose segmenter loads a dictionary runs alone. `index_meanwhile` makes some
-    bundles earlier, while the caller does other work.
+    at once, and Japanese and Korean run alone. `index_meanwhile` makes some bundles earlier, while the
+    caller does other work.
     """
 
     def __init__(
@@ -290,16 +291,35 @@ class PagefindWork:
         # (`owner`, default this one), and the work folder must outlive the process that filled it.
         self.folder = _work_folder(owner or os.getpid(), scratch) if self.todo else None
         self.early: list[str] = []  # bundles index_meanwhile made: their files wait in the work folder
-        if self.folder:
-            wanted, folders = set(self.todo), set()
-            for path, content in made(wanted):
-                bundle, _, rest = path.partition("/")
-                if bundle in wanted:
+        # Pagefind's input is written by write_input, bundle by bundle: index_meanwhile starts on each as it is done.
+        self._unwritten: Callable[[Collection[str] | None], Iterable[tuple[str, bytes]]] | None = made
+        self._written = {bundle: threading.Event() for bundle in self.todo}
+
+    def write_input(self) -> None:
+        """Write the pages of the bundles to make into the work folder, the largest bundle first (done once)."""
+        made = self._unwritten
+        if made is None or not self.folder:
+            return
+        folders: set[Path] = set()
+        for bundle in self.todo:
+            for path, content in made({bundle}):
+                name, _, rest = path.partition("/")
+                if name == bundle:
                     target = self.folder / "site" / bundle / rest
                     if target.parent not in folders:
                         target.parent.mkdir(parents=True, exist_ok=True)
                         folders.add(target.parent)
                     target.write_bytes(content)
+            self._written[bundle].set()
+        self._unwritten = None  # only now: input cut short by an error is never taken for the whole
+
+    def __getstate__(self) -> dict[str, object]:
+        # Handed to another process, the object carries no pages, only the folder they were written to.
+        self.write_input()
+        return {name: value for name, value in self.__dict__.items() if name not in ("_unwritten", "_written")}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state, _unwritten=None, _written={})
 
     def _kept(self, bundle: str, key: str) -> dict[str, bytes | KeptFile] | None:
         if self.previous is None:
@@ -315,6 +335,7 @@ class PagefindWork:
         if not self.folder or not self.binary:
             yield from self._kept_files()
             return
+        self.write_input()
         root, binary = self.folder, self.binary
         waiting = [bundle for bundle in self.todo if bundle not in self.early]
         workers = max(1, min(len(waiting), self.jobs or PAGEFIND_JOBS, os.cpu_count() or 1))
@@ -364,10 +385,14 @@ class PagefindWork:
         is left to `files`, which reports the failure.
         """
         if not self.folder or not self.binary or not _CAN_IDLE:
+            self.write_input()
             yield
             return
-        turn = _IndexingInTurn(self.binary, self.folder, [name for name in self.todo if not _loads_dictionary(name)])
+        bundles = [name for name in self.todo if not _loads_dictionary(name)]
+        turn = _IndexingInTurn(self.binary, self.folder, bundles, self._written)
         try:
+            # Pagefind starts on the first bundle as soon as its pages are written, while the rest are.
+            self.write_input()
             yield
         except BaseException:
             turn.stop(now=True)
@@ -524,11 +549,17 @@ def _read_regular(path: Path) -> bytes:
         return file.read()
 
 
+_POLL_SECONDS = 0.05  # how soon a turn waiting for a bundle's input notices it was stopped
+
+
 class _IndexingInTurn:
     """A thread that runs Pagefind on `bundles` one after another, at idle priority, until stopped."""
 
-    def __init__(self, binary: Path, root: Path, bundles: Sequence[str]) -> None:
+    def __init__(
+        self, binary: Path, root: Path, bundles: Sequence[str], written: Mapping[str, threading.Event] | None = None
+    ) -> None:
         self.binary, self.root, self.bundles = binary, root, list(bundles)
+        self.written = written or {}  # a bundle with an event here is started once its input is written
         self.made: list[str] = []
         self._lock = threading.Lock()
         self._stopping = False
@@ -538,6 +569,10 @@ class _IndexingInTurn:
 
     def _run(self) -> None:
         for bundle in self.bundles:
+            written = self.written.get(bundle)
+            while written is not None and not written.wait(_POLL_SECONDS):
+                if self._stopping:
+                    return
             with self._lock:
                 if self._stopping:
                     return
