@@ -268,6 +268,16 @@ def test_offline_index_takes_translation_groups(seed_structure: Site) -> None:
     assert [document["group"] for document in data["docs"][:3]] == ["g", "g", seed_structure.documents[2].id]
 
 
+def test_offline_index_is_the_whole_data_encoded_at_once(seed_structure: Site) -> None:
+    groups = {seed_structure.documents[0].id: "g", seed_structure.documents[1].id: "g"}
+    data = _offline_data(search_data_js(seed_structure, groups))
+    assert data["blocks"] and data["docs"] and data["docs"][0]["group"] == "g"
+    whole = b"window.CORPUS_SEARCH = " + script_json(data).encode() + b";\n"
+    assert search_data_js(seed_structure, groups) == whole  # encoding it document by document changes no byte
+    empty = dataclasses.replace(seed_structure, documents=())
+    assert _offline_data(search_data_js(empty))["blocks"] == []
+
+
 def test_script_json_is_inert_and_round_trips() -> None:
     hostile = {"text": "</script><script>alert(1)</script> <!-- x --> \u2028\u2029 & </SCRIPT >", "ok": "对齐 é"}
     text = script_json(hostile)

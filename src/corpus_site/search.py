@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import os
 import re
@@ -151,28 +152,34 @@ def _group(document: Document, groups: Groups | None) -> str:
 
 
 def search_data_js(site: Site, groups: Groups | None = None) -> bytes:
-    """The offline index: every block's text, language and document, as a plain script file:// can load."""
-    documents = []
-    blocks: list[tuple[int, str, str]] = []
+    """The offline index: every block's text, language and document, as a plain script file:// can load.
+
+    {"version", "languages", "docs", "blocks": [[document number, language, text], ...]}. The blocks are
+    encoded document by document into one buffer: encoded at once, the 31 MB of 10,000 documents took
+    135 MB along the way, while Pagefind may be indexing beside the build.
+    """
+    documents = [
+        {
+            "id": document.id,
+            "title": document.title,
+            "url": doc_url(document.id),
+            "lang": document.primary_lang,
+            "langs": [code for code, _share in document.language_shares],
+            "group": _group(document, groups),
+        }
+        for document in site.documents
+    ]
+    head = {"version": 1, "languages": [[language.code, language.name] for language in site.languages]}
+    data = io.BytesIO()
+    data.write(b"window.CORPUS_SEARCH = " + script_json({**head, "docs": documents}).encode()[:-1] + b',"blocks":[')
+    comma = b""
     for number, document in enumerate(site.documents):
-        documents.append(
-            {
-                "id": document.id,
-                "title": document.title,
-                "url": doc_url(document.id),
-                "lang": document.primary_lang,
-                "langs": [code for code, _share in document.language_shares],
-                "group": _group(document, groups),
-            }
-        )
-        blocks.extend((number, block.lang, block.text) for block in document.blocks if block.text.strip())
-    data = {
-        "version": 1,
-        "languages": [[language.code, language.name] for language in site.languages],
-        "docs": documents,
-        "blocks": blocks,
-    }
-    return b"window.CORPUS_SEARCH = " + script_json(data).encode() + b";\n"
+        blocks = [(number, block.lang, block.text) for block in document.blocks if block.text.strip()]
+        if blocks:
+            data.write(comma + script_json(blocks).encode()[1:-1])  # the items, without the list's brackets
+            comma = b","
+    data.write(b"]};\n")
+    return data.getvalue()
 
 
 def script_json(data: object) -> str:
