@@ -172,6 +172,12 @@ _RTL_SCRIPTS = frozenset("Arab Hebr Thaa Syrc Nkoo Adlm Rohg Samr Mand".split())
 
 def text_direction(code: str) -> str:
     """'rtl' for languages written right to left (ar, he, fa, ur, ...), else 'ltr'."""
+    # A plain function around a memo: it is a template filter, and the page memo fingerprints filters as functions.
+    return _direction(code)
+
+
+@lru_cache(maxsize=1024)  # a site has a few dozen codes; every block of every page asks
+def _direction(code: str) -> str:
     tag = normalise_code(code)
     if tag is None:
         return "ltr"

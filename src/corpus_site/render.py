@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -61,6 +62,11 @@ def pick(keys: Sequence[str], mapping: dict[str, Any]) -> list[Any]:
 
 def lang_attrs(code: str, context_lang: str | None = None) -> Markup:
     """` lang="…"` (and ` dir="rtl"`) when `code` differs from the surrounding language."""
+    return _lang_attrs(code, context_lang)  # a plain function for the page memo, as text_direction
+
+
+@functools.lru_cache(maxsize=4096)
+def _lang_attrs(code: str, context_lang: str | None) -> Markup:
     if code == context_lang:
         return Markup("")
     attrs = f' lang="{escape(code)}"' if code != "und" else ' lang=""'
@@ -74,6 +80,8 @@ def block_html(block: Block, page_lang: str) -> Markup:
     """The block's (already escaped) element, with lang and dir where it differs from the page."""
     attrs = lang_attrs(block.lang, page_lang)
     # The loader built this HTML by escaping every piece of seed text, so it is safe markup.
+    if not attrs:  # most blocks are in the page's language
+        return Markup(block.html)
     return Markup(_FIRST_TAG.sub(lambda match: f"<{match[1]}{attrs}", block.html, count=1))
 
 
