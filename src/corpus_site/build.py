@@ -330,7 +330,7 @@ def _render(
     return Rendered(
         stage=stage,
         pagefind=pagefind,
-        pages=memo.rendering_done() if memo else None,
+        pages=memo.rendering_done(stage.digests) if memo else None,
         summary=replace(corpus, documents=()),
         count=len(corpus.documents),
         languages=tuple(language.code for language in site.languages),

@@ -683,6 +683,7 @@ class PageMemo:
         self._base = _code_and_installed()
         self._functions: bytes | None = None
         self._pages: dict[str, tuple[str, bytes]] = {}  # key → (page path, hash of the page), for this build
+        self._rendered: dict[str, str] = {}  # key → page path, of the pages rendered (their hashes come later)
         self._previous: dict[str, tuple[str, bytes]] = {}
         # Told of each kept page's file and hash (StagedSite.vouch), so the writer need not read it a second time.
         self.vouch: Callable[[str, bytes], None] | None = None
@@ -789,12 +790,21 @@ class PageMemo:
         return page
 
     def rendered_page(self, key: str, page_path: str, page: str) -> None:
-        self._pages[key] = (page_path, hashlib.sha256(page.encode()).digest())
+        # Not hashed here: the writer hashes every file it is given, and rendering_done takes the hash from it.
+        self._rendered[key] = page_path
         self.rendered += 1
 
-    def rendering_done(self) -> PageKeys:
-        """Let go of the documents and of every value hashed along the way; what stays is the pages' keys."""
-        self.documents = {}
+    def rendering_done(self, written: Mapping[str, bytes]) -> PageKeys:
+        """Let go of the documents and of every value hashed along the way; what stays is the pages' keys.
+
+        `written` is the hash of each file the writer was given, by path (StagedSite.digests). A rendered page
+        that never reached it is not remembered: the next build renders it again.
+        """
+        for key, path in self._rendered.items():
+            digest = written.get(path)
+            if digest is not None:
+                self._pages[key] = (path, digest)
+        self.documents, self._rendered = {}, {}
         self._uses, self._digests, self._paths, self._roots = {}, {}, {}, {}
         return PageKeys(self.folder, self.out, self._pages, self.kept)
 
