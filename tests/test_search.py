@@ -39,6 +39,7 @@ from corpus_site.search import (
     SearchIndexError,
     bundle_names,
     fragment_pages,
+    fragment_source,
     language_pages,
     run_pagefind,
     script_json,
@@ -316,6 +317,12 @@ def test_fragments_can_be_made_for_some_bundles_only(seed_structure: Site) -> No
     assert dict(fragment_pages(language_pages(seed_structure), bundles=some)) == {
         path: page for path, page in pages.items() if path.split("/")[0] in some
     }
+    # As PagefindWork asks for them: the same pages, all or bundle by bundle.
+    source = fragment_source(language_pages(seed_structure))
+    assert dict(source(None)) == pages
+    for bundle in some:
+        assert dict(source({bundle})) == {path: page for path, page in pages.items() if path.startswith(f"{bundle}/")}
+    assert dict(source(some)) == dict(fragment_pages(language_pages(seed_structure), bundles=some))
 
 
 def test_pagefind_bundles_are_per_language_and_deterministic(seed_structure: Site) -> None:

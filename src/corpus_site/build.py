@@ -41,7 +41,7 @@ from corpus_site.search import (
     PagefindWork,
     SearchIndexError,
     bundle_names,
-    fragment_pages,
+    fragment_source,
     language_pages,
     search_data_js,
     search_pages,
@@ -290,7 +290,7 @@ def _render(
                 # Pagefind's input comes first: its bundles are made while the pages render (index_meanwhile).
                 pagefind = search_work.enter_context(
                     PagefindWork(
-                        partial(fragment_pages, pages, groups),
+                        fragment_source(pages, groups),
                         previous=out,
                         known_digest=stage.known_digest,
                         owner=inputs.owner,

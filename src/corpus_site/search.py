@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from jinja2 import Environment
@@ -113,7 +114,7 @@ def search_index_files(
     is kept from there instead of running Pagefind again (the result is the same bytes).
     """
     yield SEARCH_DATA, search_data_js(site, groups)
-    yield from run_pagefind(functools.partial(fragment_pages, language_pages(site), groups), previous=previous)
+    yield from run_pagefind(fragment_source(language_pages(site), groups), previous=previous)
 
 
 def bundle_names(pages: Iterable[LanguagePage]) -> list[str]:
@@ -222,6 +223,24 @@ def fragment_pages(
             f"<title>{escape(document.title)}</title>\n{head}\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
         )
         yield f"{bundle}/{document.id}.html", html.encode()
+
+
+def fragment_source(
+    pages: Sequence[LanguagePage], groups: Groups | None = None
+) -> Callable[[Collection[str] | None], Iterator[tuple[str, bytes]]]:
+    """fragment_pages as PagefindWork asks for them: all, or those of some bundles. The pages are sorted by bundle
+    once, so that asking bundle by bundle does not go through every page each time (at 100,000 documents, 130,000
+    pages in some 200 bundles)."""
+    by_bundle: dict[str, list[LanguagePage]] = {}
+    for page in pages:
+        by_bundle.setdefault(page.bundle, []).append(page)
+
+    def made(bundles: Collection[str] | None) -> Iterator[tuple[str, bytes]]:
+        if bundles is None:
+            return fragment_pages(pages, groups)
+        return fragment_pages(chain.from_iterable(by_bundle.get(bundle, ()) for bundle in sorted(bundles)), groups)
+
+    return made
 
 
 def pagefind_binary() -> Path:
