@@ -229,8 +229,7 @@ def fragment_source(
     pages: Sequence[LanguagePage], groups: Groups | None = None
 ) -> Callable[[Collection[str] | None], Iterator[tuple[str, bytes]]]:
     """fragment_pages as PagefindWork asks for them: all, or those of some bundles. The pages are sorted by bundle
-    once, so that asking bundle by bundle does not go through every page each time (at 100,000 documents, 130,000
-    pages in some 200 bundles)."""
+    once, so that asking bundle by bundle does not go through every page each time."""
     by_bundle: dict[str, list[LanguagePage]] = {}
     for page in pages:
         by_bundle.setdefault(page.bundle, []).append(page)
@@ -329,13 +328,11 @@ class PagefindWork:
         folders: set[Path] = set()
         for bundle in self.todo:
             for path, content in made({bundle}):
-                name, _, rest = path.partition("/")
-                if name == bundle:
-                    target = self.folder / "site" / bundle / rest
-                    if target.parent not in folders:
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        folders.add(target.parent)
-                    target.write_bytes(content)
+                target = self.folder / "site" / path
+                if target.parent not in folders:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    folders.add(target.parent)
+                target.write_bytes(content)
             self._written[bundle].set()
         self._unwritten = None  # only now: input cut short by an error is never taken for the whole
 
@@ -475,11 +472,13 @@ def _alive(pid: int) -> bool:
 
 
 def _every_page(pages: Mapping[str, bytes]) -> Callable[[Collection[str] | None], Iterable[tuple[str, bytes]]]:
-    return lambda _bundles: pages.items()
+    return lambda bundles: (
+        (path, page) for path, page in pages.items() if bundles is None or path.partition("/")[0] in bundles
+    )
 
 
 def _may_start(bundle: str, running: Iterable[str]) -> bool:
-    """Whether Pagefind may start on `bundle` beside those `running`: a language that loads a dictionary goes alone."""
+    """Whether Pagefind may start on `bundle` beside those `running`: Japanese and Korean go alone."""
     busy = list(running)
     return not busy or not any(_language_root(name) in _RUNS_ALONE for name in (bundle, *busy))
 
@@ -582,10 +581,10 @@ class _IndexingInTurn:
     """A thread that runs Pagefind on `bundles` one after another, at idle priority, until stopped."""
 
     def __init__(
-        self, binary: Path, root: Path, bundles: Sequence[str], written: Mapping[str, threading.Event] | None = None
+        self, binary: Path, root: Path, bundles: Sequence[str], written: Mapping[str, threading.Event]
     ) -> None:
         self.binary, self.root, self.bundles = binary, root, list(bundles)
-        self.written = written or {}  # a bundle with an event here is started once its input is written
+        self.written = written  # a bundle is started once its event here says its input is written
         self.made: list[str] = []
         self._lock = threading.Lock()
         self._stopping = False
@@ -595,8 +594,7 @@ class _IndexingInTurn:
 
     def _run(self) -> None:
         for bundle in self.bundles:
-            written = self.written.get(bundle)
-            while written is not None and not written.wait(_POLL_SECONDS):
+            while not self.written[bundle].wait(_POLL_SECONDS):
                 if self._stopping:
                     return
             with self._lock:
