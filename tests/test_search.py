@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import hashlib
@@ -328,8 +329,8 @@ def test_fragments_can_be_made_for_some_bundles_only(seed_structure: Site) -> No
 def test_pagefind_bundles_are_per_language_and_deterministic(seed_structure: Site) -> None:
     pages = dict(fragment_pages(language_pages(seed_structure)))
     first = _pagefind(pages)
-    second = _pagefind(pages)
-    assert first == second  # byte for byte
+    second = _pagefind(dict(reversed(pages.items())))
+    assert first == second  # byte for byte, whatever order the pages come in
     langs = {path.split("/")[0] for path in pages}
     for lang in langs:
         entry = json.loads(first[f"pagefind/{lang}/pagefind-entry.json"])
@@ -535,6 +536,22 @@ def _wait_for(condition: Any, seconds: float = 60.0) -> None:
         time.sleep(0.01)
 
 
+def _started(work: PagefindWork, bundle: str) -> bool:
+    """Whether Pagefind has been started on `bundle` (its service's log is opened as it starts)."""
+    return bool(work.folder and (work.folder / "input" / f"{bundle}.log").exists())
+
+
+def _requested_pages(folder: Path) -> dict[str, str]:
+    """The pages the requests in a work folder hand Pagefind, bundle by bundle: {"<bundle>/<name>": html}."""
+    pages = {}
+    for requests in sorted((folder / "input").glob("*.requests")):
+        for request in requests.read_bytes().split(b",")[:-1]:
+            payload = json.loads(base64.b64decode(request))["payload"]
+            if payload["type"] == "AddFile":
+                pages[f"{requests.stem}/{payload['file_path']}"] = payload["file_contents"]
+    return pages
+
+
 def _counting_index_one(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The bundles Pagefind is run on by PagefindWork.files, in order (it still runs)."""
     ran: list[str] = []
@@ -570,7 +587,7 @@ def test_pagefind_starts_on_a_bundle_beside_the_rendering_as_soon_as_its_input_i
 
     def made(bundles: Collection[str] | None) -> list[tuple[str, bytes]]:
         if bundles is not None and "fr" in bundles:  # asked for French pages: Pagefind is at work on English already
-            _wait_for(lambda: any((work.folder / "out" / "en").exists() for work in made_so_far), seconds=10)
+            _wait_for(lambda: any(_started(work, "en") for work in made_so_far), seconds=10)
         return [(path, page) for path, page in SMALL_PAGES.items() if bundles is None or path[:2] in bundles]
 
     with PagefindWork(made) as work:
@@ -584,10 +601,9 @@ def test_pagefind_starts_on_a_bundle_beside_the_rendering_as_soon_as_its_input_i
 
 def test_pagefind_work_handed_to_another_process_carries_its_input_written_not_its_pages() -> None:
     with PagefindWork(SMALL_PAGES) as work:
-        assert work.folder and not (work.folder / "site").exists()  # nothing written yet
+        assert work.folder and not any(work.folder.iterdir())  # nothing written yet
         copy = pickle.loads(pickle.dumps(work))
-        site = work.folder / "site"
-        assert sorted(path.relative_to(site).as_posix() for path in site.rglob("*.html")) == sorted(SMALL_PAGES)
+        assert _requested_pages(work.folder) == {path: page.decode() for path, page in SMALL_PAGES.items()}
         assert copy._unwritten is None
         assert dict(copy.files()) == _pagefind(SMALL_PAGES)
 
@@ -598,7 +614,7 @@ def test_bundles_made_meanwhile_are_read_not_made_again(monkeypatch: pytest.Monk
     with PagefindWork(CJK_PAGES) as work:
         assert work.folder and work.todo == ["ja", "en", "zh", "fr"]  # the largest first
         with work.index_meanwhile():
-            _wait_for(lambda: (work.folder / "out" / "fr").exists())  # en made, fr under way: leaving waits for it
+            _wait_for(lambda: _started(work, "fr"))  # en made, fr under way: leaving waits for it
         # Never Japanese or Chinese: their segmenters' dictionaries are too large to load beside a build that holds
         # its documents.
         assert work.early == ["en", "fr"]
@@ -627,6 +643,26 @@ def test_pagefind_meanwhile_runs_at_idle_priority_and_its_failures_are_left_to_f
     assert log.read_text().split()[:2] == [str(os.SCHED_IDLE)] * 2
 
 
+def test_what_pagefinds_service_answers_with_an_error_or_prints_as_it_fails_is_reported(tmp_path: Path) -> None:
+    # Stand-ins for Pagefind's service: one answers its first request with an error, the other dies noisily.
+    answering = tmp_path / "answering"
+    answering.write_text(
+        f"#!{sys.executable}\nimport base64, json, os, sys\n"
+        "request = json.loads(base64.b64decode(os.read(0, 1 << 20).split(b',')[0]))\n"
+        "answer = {'message_id': request['message_id'], 'payload': {'type': 'Error', 'message': 'no such index'}}\n"
+        "sys.stdout.buffer.write(base64.b64encode(json.dumps(answer).encode()) + b','); sys.stdout.flush()\n"
+        "sys.stdin.read()\n"
+    )
+    dying = tmp_path / "dying"
+    dying.write_text(f"#!{sys.executable}\nimport sys\nsys.exit('thread main panicked: out of memory')\n")
+    for stand_in, said in ((answering, "no such index"), (dying, "panicked: out of memory")):
+        stand_in.chmod(0o755)
+        with PagefindWork({"en/one.html": SMALL_PAGES["en/one.html"]}) as work:
+            work.binary = stand_in
+            with pytest.raises(SearchIndexError, match=f"Pagefind failed on the English pages: .*{said}"):
+                dict(work.files())
+
+
 def test_a_failure_meanwhile_stops_pagefind_and_leaves_every_bundle_to_be_made(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -635,7 +671,7 @@ def test_a_failure_meanwhile_stops_pagefind_and_leaves_every_bundle_to_be_made(
     with PagefindWork(SMALL_PAGES) as work:
         assert work.folder
         with pytest.raises(RuntimeError), work.index_meanwhile():
-            _wait_for(lambda: (work.folder / "out" / "en").exists())
+            _wait_for(lambda: _started(work, "en"))
             raise RuntimeError("a template failed")
         assert work.early == []
         assert dict(work.files()) == fresh  # whatever the stopped run left in its folder is not used
