@@ -663,6 +663,23 @@ def test_what_pagefinds_service_answers_with_an_error_or_prints_as_it_fails_is_r
                 dict(work.files())
 
 
+def test_a_file_pagefinds_service_names_outside_its_bundle_is_refused(tmp_path: Path) -> None:
+    stand_in = tmp_path / "escaping"
+    stand_in.write_text(
+        f"#!{sys.executable}\nimport base64, json, os, sys\n"
+        "os.read(0, 1 << 20)\n"
+        "files = [{'path': '../../escape.js', 'content': base64.b64encode(b'alert(1)').decode()}]\n"
+        "answer = {'message_id': 3, 'payload': {'type': 'GetFiles', 'files': files}}\n"
+        "sys.stdout.buffer.write(base64.b64encode(json.dumps(answer).encode()) + b','); sys.stdout.flush()\n"
+        "sys.stdin.read()\n"
+    )
+    stand_in.chmod(0o755)
+    with PagefindWork({"en/one.html": SMALL_PAGES["en/one.html"]}) as work:
+        work.binary = stand_in
+        with pytest.raises(SearchIndexError, match=r"English pages: .*'\.\./\.\./escape\.js'"):
+            dict(work.files())
+
+
 def test_a_failure_meanwhile_stops_pagefind_and_leaves_every_bundle_to_be_made(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

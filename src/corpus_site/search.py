@@ -801,9 +801,14 @@ def _output_of(root: Path, bundle: str) -> dict[str, bytes]:
         payload = json.loads(base64.b64decode(answers[:-1].rpartition(b",")[2]))["payload"]
         if payload["type"] != "GetFiles":
             raise ValueError(payload["type"])
-        return _bundle_files(payload)
-    except (OSError, ValueError, KeyError, TypeError, _ServiceFailed):
+    except (OSError, ValueError, KeyError, TypeError):
         raise SearchIndexError(f"Pagefind's work folder {root} changed during the build; build again") from None
+    try:
+        return _bundle_files(payload)
+    except _ServiceFailed as failure:
+        raise SearchIndexError(
+            f"Pagefind's files for the {language_name(_language_root(bundle))} pages: {failure}"
+        ) from None
 
 
 def _without_unused_wasm(files: dict[str, bytes]) -> dict[str, bytes]:
