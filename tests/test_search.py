@@ -643,41 +643,40 @@ def test_pagefind_meanwhile_runs_at_idle_priority_and_its_failures_are_left_to_f
     assert log.read_text().split()[:2] == [str(os.SCHED_IDLE)] * 2
 
 
-def test_what_pagefinds_service_answers_with_an_error_or_prints_as_it_fails_is_reported(tmp_path: Path) -> None:
-    # Stand-ins for Pagefind's service: one answers its first request with an error, the other dies noisily.
-    answering = tmp_path / "answering"
-    answering.write_text(
+def _answering_service(path: Path, payload: str) -> Path:
+    """A stand-in for Pagefind's service that answers its first request with `payload` (Python source), then waits."""
+    path.write_text(
         f"#!{sys.executable}\nimport base64, json, os, sys\n"
         "request = json.loads(base64.b64decode(os.read(0, 1 << 20).split(b',')[0]))\n"
-        "answer = {'message_id': request['message_id'], 'payload': {'type': 'Error', 'message': 'no such index'}}\n"
+        f"answer = {{'message_id': request['message_id'], 'payload': {payload}}}\n"
         "sys.stdout.buffer.write(base64.b64encode(json.dumps(answer).encode()) + b','); sys.stdout.flush()\n"
         "sys.stdin.read()\n"
     )
-    dying = tmp_path / "dying"
+    path.chmod(0o755)
+    return path
+
+
+def _english_page_made_by(binary: Path) -> None:
+    with PagefindWork({"en/one.html": SMALL_PAGES["en/one.html"]}) as work:
+        work.binary = binary
+        dict(work.files())
+
+
+def test_what_pagefinds_service_answers_with_an_error_or_prints_as_it_fails_is_reported(tmp_path: Path) -> None:
+    answering = _answering_service(tmp_path / "answering", "{'type': 'Error', 'message': 'no such index'}")
+    dying = tmp_path / "dying"  # dies noisily
     dying.write_text(f"#!{sys.executable}\nimport sys\nsys.exit('thread main panicked: out of memory')\n")
+    dying.chmod(0o755)
     for stand_in, said in ((answering, "no such index"), (dying, "panicked: out of memory")):
-        stand_in.chmod(0o755)
-        with PagefindWork({"en/one.html": SMALL_PAGES["en/one.html"]}) as work:
-            work.binary = stand_in
-            with pytest.raises(SearchIndexError, match=f"Pagefind failed on the English pages: .*{said}"):
-                dict(work.files())
+        with pytest.raises(SearchIndexError, match=f"Pagefind failed on the English pages: .*{said}"):
+            _english_page_made_by(stand_in)
 
 
 def test_a_file_pagefinds_service_names_outside_its_bundle_is_refused(tmp_path: Path) -> None:
-    stand_in = tmp_path / "escaping"
-    stand_in.write_text(
-        f"#!{sys.executable}\nimport base64, json, os, sys\n"
-        "os.read(0, 1 << 20)\n"
-        "files = [{'path': '../../escape.js', 'content': base64.b64encode(b'alert(1)').decode()}]\n"
-        "answer = {'message_id': 3, 'payload': {'type': 'GetFiles', 'files': files}}\n"
-        "sys.stdout.buffer.write(base64.b64encode(json.dumps(answer).encode()) + b','); sys.stdout.flush()\n"
-        "sys.stdin.read()\n"
-    )
-    stand_in.chmod(0o755)
-    with PagefindWork({"en/one.html": SMALL_PAGES["en/one.html"]}) as work:
-        work.binary = stand_in
-        with pytest.raises(SearchIndexError, match=r"English pages: .*'\.\./\.\./escape\.js'"):
-            dict(work.files())
+    files = "[{'path': '../../escape.js', 'content': base64.b64encode(b'alert(1)').decode()}]"
+    escaping = _answering_service(tmp_path / "escaping", f"{{'type': 'GetFiles', 'files': {files}}}")
+    with pytest.raises(SearchIndexError, match=r"English pages: .*'\.\./\.\./escape\.js'"):
+        _english_page_made_by(escaping)
 
 
 def test_a_failure_meanwhile_stops_pagefind_and_leaves_every_bundle_to_be_made(
