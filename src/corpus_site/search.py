@@ -487,6 +487,16 @@ def _loads_dictionary(bundle: str) -> bool:
     return _language_root(bundle) in _LOADS_A_DICTIONARY
 
 
+def _bundle_language(bundle: str) -> str:
+    """The bundle's language by name, for messages ("en.2" → "English")."""
+    return language_name(bundle.partition(".")[0])
+
+
+def _inside_bundle(name: str) -> bool:
+    """Whether a file name Pagefind (or a kept bundle's key) gives stays inside its bundle's folder."""
+    return not any(part in ("", ".", "..") for part in name.split("/"))  # "" also stands for a leading "/"
+
+
 def _language_root(bundle: str) -> str:
     return bundle.partition(".")[0].partition("-")[0].lower()
 
@@ -542,7 +552,7 @@ def _previous_bundle(
                 not isinstance(name, str)
                 or not isinstance(digest, str)
                 or name == BUNDLE_KEY
-                or any(part in ("", ".", "..") for part in name.split("/"))
+                or not _inside_bundle(name)
             ):
                 return None
             known = known_digest(f"{PAGEFIND_DIR}/{bundle}/{name}") if known_digest else None
@@ -574,7 +584,8 @@ def _read_regular(path: Path) -> bytes:
         return file.read()
 
 
-_POLL_SECONDS = 0.05  # how soon a turn waiting for a bundle's input notices it was stopped
+# How soon a turn waiting for a bundle's input notices it was stopped, and how often a service's answers are read.
+_POLL_SECONDS = 0.05
 
 
 class _IndexingInTurn:
@@ -638,8 +649,7 @@ def _index_one(binary: Path, root: Path, bundle: str) -> dict[str, bytes]:
     except OSError as error:
         raise SearchIndexError(f"could not run Pagefind ({binary}): {error}") from None
     except _ServiceFailed as failure:
-        language = language_name(bundle.partition(".")[0])
-        raise SearchIndexError(f"Pagefind failed on the {language} pages: {failure}") from None
+        raise SearchIndexError(f"Pagefind failed on the {_bundle_language(bundle)} pages: {failure}") from None
     return _output_of(root, bundle)
 
 
@@ -780,17 +790,13 @@ def _bundle_files(payload: Any) -> dict[str, bytes]:
     try:
         for item in payload["files"]:
             path, content = item["path"], base64.b64decode(item["content"])
-            if (
-                not isinstance(path, str)
-                or path.startswith("/")
-                or any(part in ("", ".", "..") for part in path.split("/"))
-            ):
+            if not isinstance(path, str) or not _inside_bundle(path):
                 raise _ServiceFailed(f"Pagefind's service named a file {path!r}")
             if not _PAGEFIND_UI.match(path.rpartition("/")[2]):
                 files[path] = content
     except (ValueError, KeyError, TypeError):
         raise _ServiceFailed("Pagefind's service answered with files that could not be read") from None
-    return _without_unused_wasm(dict(sorted(files.items())))
+    return _without_unused_wasm(files)
 
 
 def _output_of(root: Path, bundle: str) -> dict[str, bytes]:
@@ -806,9 +812,7 @@ def _output_of(root: Path, bundle: str) -> dict[str, bytes]:
     try:
         return _bundle_files(payload)
     except _ServiceFailed as failure:
-        raise SearchIndexError(
-            f"Pagefind's files for the {language_name(_language_root(bundle))} pages: {failure}"
-        ) from None
+        raise SearchIndexError(f"Pagefind's files for the {_bundle_language(bundle)} pages: {failure}") from None
 
 
 def _without_unused_wasm(files: dict[str, bytes]) -> dict[str, bytes]:
