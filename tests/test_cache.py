@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
+from jinja2 import DictLoader, Environment, Template
 
 from corpus_site import cache as cache_module
 from corpus_site.build import BuildError, build
@@ -397,9 +398,11 @@ def test_any_change_to_the_output_or_the_inputs_builds_again(tmp_path: Path) -> 
 RU = "Библиотека открывается в девять утра и закрывается поздно по пятницам, когда читальный зал полон."
 
 
-def assert_same_as_a_plain_build(seeds: Path, out: Path, tmp_path: Path, templates: Path | None = None) -> None:
+def assert_same_as_a_plain_build(
+    seeds: Path, out: Path, tmp_path: Path, templates: Path | None = None, search_index: bool = True
+) -> None:
     plain = tmp_path / "plain"
-    build(seeds, plain, templates=templates, cache=False)
+    build(seeds, plain, templates=templates, cache=False, search_index=search_index)
     assert files_of(out) == files_of(plain)
 
 
@@ -579,3 +582,76 @@ def test_records_wait_for_the_commit_while_another_build_holds_the_cache(
         other.execute("ROLLBACK")
         other.close()
     assert records_in(folder) == 3
+
+
+def test_a_long_table_renders_again_only_the_part_a_new_document_falls_into(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for number in range(300):
+        (seeds / f"note-{number:03d}.md").write_text(f"---\ntitle: Note {number}\n---\n\n{EN}\n", encoding="utf-8")
+    out = tmp_path / "site"
+    rendered: list[str] = []
+
+    class CountingTemplate:  # stands in for jinja2.Template where the page memo renders, and counts
+        @staticmethod
+        def render(template: Any, *args: Any, **kwargs: Any) -> str:
+            rendered.append(template.name)
+            return Template.render(template, *args, **kwargs)
+
+    def built() -> list[str]:
+        rendered.clear()
+        with monkeypatch.context() as patched:
+            patched.setattr(cache_module, "Template", CountingTemplate)
+            build(seeds, out, search_index=False, isolate=False)
+        return rendered
+
+    first = built()
+    assert first.count("_text_rows.html") > 2 and first.count("_doc_rows.html") > 2  # the tables come in parts
+    (seeds / "note-150x.md").write_text(f"---\ntitle: Note 150x\n---\n\n{EN}\n", encoding="utf-8")
+    again = built()
+    # Its part of the index and of its language's page (two where the new document is itself a cut).
+    assert 1 <= again.count("_text_rows.html") <= 2 and 1 <= again.count("_doc_rows.html") <= 2
+    assert "index.html" in again and "lang.html" in again
+    assert_same_as_a_plain_build(seeds, out, tmp_path, search_index=False)
+
+
+def test_a_users_template_for_the_rows_of_a_table_renders_the_pages_holding_it_again(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path, count=6)
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    out = tmp_path / "site"
+    build(seeds, out, templates=templates, search_index=False)
+    # Nothing a language page is given changes, only the template its table's rows come from.
+    (templates / "_doc_rows.html").write_text(
+        "{% for doc in docs %}<tr><td class=mine>{{ doc.title }}</td></tr>{% endfor %}", encoding="utf-8"
+    )
+    build(seeds, out, templates=templates, search_index=False)
+    assert "<td class=mine>Note 0</td>" in (out / "lang" / "en.html").read_text(encoding="utf-8")
+    assert_same_as_a_plain_build(seeds, out, tmp_path, templates, search_index=False)
+
+
+def test_a_page_whose_part_template_is_chosen_at_run_time_is_always_rendered(tmp_path: Path) -> None:
+    env = Environment(
+        loader=DictLoader(
+            {
+                "named.html": "{{ fragment('row.html', x=1) }}",
+                "chosen.html": "{{ fragment(name, x=1) }}",
+                "row.html": "{{ x }}-{{ y.z }}",
+            }
+        )
+    )
+    named = cache_module.template_uses(env, "named.html")
+    assert named is not None and ("y", "z") in named[0]  # the part's template is read as if included
+    assert cache_module.template_uses(env, "chosen.html") is None
+
+
+def test_the_paths_a_page_reads_from_a_value_are_walked_as_one_tree() -> None:
+    reads = cache_module.reads_of([("*", "title"), ("*", "id"), ("#",)])
+    assert reads == (
+        ("#", cache_module.reads_of([()])),
+        ("*", (("id", cache_module._WHOLE), ("title", cache_module._WHOLE))),
+    )
+    # A value read whole covers every path into it.
+    assert cache_module.reads_of([("*", "title"), ()]) is cache_module._WHOLE

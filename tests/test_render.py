@@ -14,6 +14,7 @@ from bs4 import BeautifulSoup, Tag
 from corpus_site import __version__
 from corpus_site.build import BuildError, build
 from corpus_site.langtag import text_direction
+from corpus_site.render import parts
 from corpus_site.site import language_name
 from helpers import EN, HE, PT, SEEDS, link_target, load_json, parse, write_files
 
@@ -537,3 +538,24 @@ def test_a_typo_in_a_template_fails_the_build_naming_the_file_and_line(
     assert name in message
     assert f"{tmp_path / 'templates' / 'doc.html'}:{line}" in message
     assert "\n" not in message
+
+
+class Item:
+    def __init__(self, id: str) -> None:
+        self.id = id
+
+
+def test_long_tables_are_cut_into_parts_where_their_items_say() -> None:
+    items = [Item(f"doc-{number:05d}") for number in range(3000)]
+    cut = parts(items)
+    assert [item for part in cut for item in part] == items
+    assert 20 < len(cut) < 150  # about one cut in _PART_CUT items, and no part longer than _PART_MOST
+    assert max(len(part) for part in cut) <= 4 * 64
+    # One more item, anywhere, changes the part it falls into (two, if it is a cut itself); the others stay.
+    before = {tuple(item.id for item in part) for part in cut}
+    for position in (0, 1234, 3000):
+        grown = parts([*items[:position], Item(f"new-{position}"), *items[position:]])
+        after = {tuple(item.id for item in part) for part in grown}
+        assert 1 <= len(after - before) <= 2, position
+        assert len(before - after) <= 1, position
+    assert parts([]) == []

@@ -53,6 +53,9 @@ CREATE TABLE IF NOT EXISTS ledgers (out TEXT PRIMARY KEY, files BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (
   out TEXT NOT NULL, key TEXT NOT NULL, path TEXT NOT NULL, digest BLOB NOT NULL, PRIMARY KEY (out, key)
 );
+CREATE TABLE IF NOT EXISTS fragments (
+  out TEXT NOT NULL, key TEXT NOT NULL, html TEXT NOT NULL, PRIMARY KEY (out, key)
+);
 CREATE TABLE IF NOT EXISTS files (
   scope TEXT NOT NULL, path TEXT NOT NULL, seen TEXT NOT NULL, digest BLOB NOT NULL, PRIMARY KEY (scope, path)
 );
@@ -540,6 +543,20 @@ AccessPath = tuple[str, ...]
 _EVERY = "*"  # path step: each item of a sequence
 _LENGTH = "#"  # path step: how many items (a loop reads that even when its body reads nothing)
 _LOCAL: AccessPath = ("",)  # path_of: an expression rooted in a loop or macro variable, not in the context
+# The paths read from one context value as a tree, so that a value many paths pass through is visited once:
+# (step, what is read below it) pairs, sorted; _WHOLE alone means the value is read whole.
+Reads = tuple[tuple[str, "Reads"], ...]
+_WHOLE: Reads = (("=", ()),)
+
+
+def reads_of(rests: Iterable[AccessPath]) -> Reads:
+    """The tree of `rests` (paths below one value); a value read whole covers every path into it."""
+    below: dict[str, list[AccessPath]] = {}
+    for rest in rests:
+        if not rest:
+            return _WHOLE
+        below.setdefault(rest[0], []).append(rest[1:])
+    return tuple((step, reads_of(more)) for step, more in sorted(below.items()))
 
 
 class Unfingerprintable(Exception):
@@ -561,12 +578,21 @@ def template_uses(env: Environment, name: str) -> tuple[frozenset[AccessPath], s
         source, _, _ = env.loader.get_source(env, current) if env.loader else ("", None, None)
         digest.update(f"\0template {current}\0{source}".encode())
         tree = env.parse(source, current)
-        referenced = list(meta.find_referenced_templates(tree))
+        referenced = [*meta.find_referenced_templates(tree), *_fragments_called(tree)]
         if any(item is None for item in referenced):
             return None
         todo.extend(item for item in referenced if item)
         _visit(tree, {}, paths)
     return frozenset(paths), digest.hexdigest()
+
+
+def _fragments_called(tree: nodes.Template) -> Iterator[str | None]:
+    """The templates named in the tree's calls of render.fragment, as find_referenced_templates names includes;
+    None for a name chosen at run time."""
+    for call in tree.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name == "fragment":
+            first = call.args[0] if call.args else None
+            yield first.value if isinstance(first, nodes.Const) and isinstance(first.value, str) else None
 
 
 def _path_of(node: nodes.Node, scope: dict[str, AccessPath]) -> AccessPath | None:
@@ -654,9 +680,11 @@ class PageKeys:
     out: Path
     pages: dict[str, tuple[str, bytes]]  # key → (page path, hash of the page)
     kept: int  # pages read back from the output instead of being rendered
+    fragments: frozenset[str] = frozenset()  # keys of the page parts this build used (PageMemo.fragment)
+    new_fragments: tuple[tuple[str, str], ...] = ()  # (key, html) of those it rendered
 
     def commit(self) -> None:
-        """After the site is written: remember this build's pages, forget the others."""
+        """After the site is written: remember this build's pages and page parts, forget the others."""
         out = _out_key(self.out)  # once: it resolves the path on disk (0.14 s for 10,000 pages, once per row)
         rows = [(out, key, path, digest) for key, (path, digest) in self.pages.items()]
         try:
@@ -664,6 +692,14 @@ class PageKeys:
                 db.executescript(_SCHEMA)
                 db.execute("DELETE FROM pages WHERE out = ?", (out,))
                 db.executemany("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)", rows)
+                known = {key for (key,) in db.execute("SELECT key FROM fragments WHERE out = ?", (out,))}
+                db.executemany(
+                    "DELETE FROM fragments WHERE out = ? AND key = ?", ((out, key) for key in known - self.fragments)
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO fragments VALUES (?, ?, ?)",
+                    ((out, key, html) for key, html in self.new_fragments),
+                )
         except sqlite3.Error:
             pass  # only a shortcut for the next build is lost
 
@@ -676,15 +712,17 @@ class PageMemo:
         self.documents = documents  # id(document) → (document, its seed's cache key): a document's content in O(1)
         self.kept = 0
         self.rendered = 0
-        self._uses: dict[str, tuple[bytes, list[tuple[str, bytes, tuple[AccessPath, ...]]]] | None] = {}
+        self._uses: dict[str, tuple[bytes, list[tuple[str, bytes, Reads]]] | None] = {}
         self._digests: dict[int, tuple[object, bytes]] = {}
-        self._paths: dict[tuple[int, AccessPath], tuple[object, bytes]] = {}
-        self._roots: dict[tuple[int, int], tuple[object, bytes]] = {}
+        self._reads: dict[tuple[int, int], tuple[object, bytes]] = {}
         self._base = _code_and_installed()
         self._functions: bytes | None = None
         self._pages: dict[str, tuple[str, bytes]] = {}  # key → (page path, hash of the page), for this build
         self._rendered: dict[str, str] = {}  # key → page path, of the pages rendered (their hashes come later)
         self._previous: dict[str, tuple[str, bytes]] = {}
+        self._fragments_before: dict[str, str] | None = None  # key → html of the last build's page parts, once read
+        self._fragments: dict[str, str] = {}  # key → html of the parts this build used
+        self._new_fragments: set[str] = set()  # the keys of those it rendered
         # Told of each kept page's file and hash (StagedSite.vouch), so the writer need not read it a second time.
         self.vouch: Callable[[str, bytes], None] | None = None
         # Asked for the hash of the output folder's file at a path, if it is known unchanged (StagedSite.known_digest).
@@ -705,24 +743,51 @@ class PageMemo:
     def key(self, name: str | None, context: Mapping[str, Any]) -> str | None:
         """The page's key, or None when it must be rendered anyway (no page_path, a template chosen at run
         time, a value that cannot be hashed)."""
-        if name is None or not isinstance(context.get("page_path"), str):
+        page_path = context.get("page_path")
+        if name is None or not isinstance(page_path, str):
             return None
+        return self._key(name, context, b"\0page\0" + page_path.encode())
+
+    def fragment(self, name: str, context: Mapping[str, Any]) -> str:
+        """A part of a page (render.fragment) as the template `name` renders it from `context`: the last
+        build's, when nothing it reads has changed, else rendered now."""
+        key = self._key(name, context, b"\0fragment")
+        if key is None:
+            return Template.render(self.env.get_template(name), context)
+        if self._fragments_before is None:
+            self._fragments_before = self._read_fragments()
+        html = self._fragments.get(key) or self._fragments_before.get(key)
+        if html is None:
+            html = Template.render(self.env.get_template(name), context)
+            self._new_fragments.add(key)
+        self._fragments[key] = html
+        return html
+
+    def _read_fragments(self) -> dict[str, str]:
+        try:
+            with closing(sqlite3.connect(self.folder / _DB_NAME, timeout=_BUSY_MS / 1000)) as db:
+                rows = db.execute("SELECT key, html FROM fragments WHERE out = ?", (_out_key(self.out),))
+                return dict(rows.fetchall())
+        except sqlite3.Error:
+            return {}
+
+    def _key(self, name: str, context: Mapping[str, Any], place: bytes) -> str | None:
         if name not in self._uses:
             self._uses[name] = self._analyse(name)
         uses = self._uses[name]
         if uses is None:
             return None
         sources, by_root = uses
-        digest = hashlib.sha256(sources + b"\0page\0" + context["page_path"].encode())
+        digest = hashlib.sha256(sources + place)
         try:
-            for root, label, rests in by_root:
+            for root, label, reads in by_root:
                 value = context[root] if root in context else self.env.globals.get(root, _ABSENT)
-                digest.update(label + self._root_digest(value, rests))
+                digest.update(label + self._root_digest(value, reads))
         except Exception:  # noqa: BLE001 - anything unexpected: render it, and let rendering report errors
             return None
         return digest.hexdigest()
 
-    def _analyse(self, name: str) -> tuple[bytes, list[tuple[str, bytes, tuple[AccessPath, ...]]]] | None:
+    def _analyse(self, name: str) -> tuple[bytes, list[tuple[str, bytes, Reads]]] | None:
         """The template's sources (with our code and filters) and its paths grouped by context variable."""
         uses = template_uses(self.env, name)
         if uses is None:
@@ -733,29 +798,19 @@ class PageMemo:
         roots: dict[str, list[AccessPath]] = {}
         for path in paths:
             roots.setdefault(path[0], []).append(path[1:])
-        by_root = [(root, f"\0{root}\0".encode(), tuple(sorted(rests))) for root, rests in sorted(roots.items())]
+        by_root = [(root, f"\0{root}\0".encode(), reads_of(rests)) for root, rests in sorted(roots.items())]
         return self._base + self._functions + sources.encode(), by_root
 
-    def _root_digest(self, value: object, rests: tuple[AccessPath, ...]) -> bytes:
+    def _root_digest(self, value: object, reads: Reads) -> bytes:
         """What a page reads from one context value: the same object on many pages is hashed once."""
         kind = type(value)
-        if (value is None or kind in (str, int, float, bool)) and rests == ((),):
+        if (value is None or kind in (str, int, float, bool)) and reads is _WHOLE:
             shown = repr(value)
             return f"{kind.__name__}:{len(shown)}:{shown}".encode()
         if kind in (list, tuple) and not value:
             # Most pages pass fresh empty lists (no versions, no duplicates): memoising them by id only fills memory.
-            return f"empty {kind.__name__}:{rests!r}".encode()
-        document = self.documents.get(id(value))
-        if document is not None and document[0] is value:
-            # Its seed's key settles everything read from it (which paths, the template's source says).
-            return b"document:" + document[1].encode()
-        memo_key = (id(value), id(rests))  # `rests` lives in self._uses all build long: its id is stable
-        cached = self._roots.get(memo_key)
-        if cached is not None and cached[0] is value:
-            return cached[1]
-        result = hashlib.sha256(b"".join(repr(rest).encode() + self._walk(value, rest) for rest in rests)).digest()
-        self._roots[memo_key] = (value, result)  # holding `value` keeps its id from being reused
-        return result
+            return f"empty {kind.__name__}:{reads!r}".encode()
+        return self._read(value, reads)
 
     def kept_unread(self, key: str, page_path: str) -> bytes | None:
         """The hash of the last build's page for this key, if the output folder's file is known to hold it still."""
@@ -805,34 +860,38 @@ class PageMemo:
             if digest is not None:
                 self._pages[key] = (path, digest)
         self.documents, self._rendered = {}, {}
-        self._uses, self._digests, self._paths, self._roots = {}, {}, {}, {}
-        return PageKeys(self.folder, self.out, self._pages, self.kept)
+        self._uses, self._digests, self._reads = {}, {}, {}
+        new = tuple((key, self._fragments[key]) for key in sorted(self._new_fragments))
+        used = frozenset(self._fragments)
+        self._fragments_before, self._fragments, self._new_fragments = None, {}, set()
+        return PageKeys(self.folder, self.out, self._pages, self.kept, used, new)
 
-    def _walk(self, value: object, rest: AccessPath) -> bytes:
-        if not rest or isinstance(value, Undefined) or value is _ABSENT:
+    def _read(self, value: object, reads: Reads) -> bytes:
+        """A hash of what `reads` takes from `value`, each part of it visited once."""
+        if reads is _WHOLE or isinstance(value, Undefined) or value is _ABSENT:
             return self._digest(value)
         document = self.documents.get(id(value))
         if document is not None and document[0] is value:  # its seed's key settles everything read from it
-            return hashlib.sha256(b"document:" + document[1].encode() + repr(rest).encode()).digest()
-        if len(rest) > 1 or rest[0] not in (_EVERY, _LENGTH):
-            cached = self._paths.get((id(value), rest))
-            if cached is not None and cached[0] is value:
-                return cached[1]
-        step, more = rest[0], rest[1:]
-        if step == _LENGTH:
-            result = repr(len(value)).encode() if isinstance(value, Sized) else self._digest(value)
-        elif step == _EVERY:
-            if isinstance(value, Iterator):
+            return self._digest(value)
+        cached = self._reads.get((id(value), id(reads)))  # `reads` lives in self._uses all build long
+        if cached is not None and cached[0] is value:
+            return cached[1]
+        digest = hashlib.sha256()
+        for step, below in reads:
+            digest.update(b"\0" + step.encode() + b"\0")
+            if step == _LENGTH:
+                digest.update(repr(len(value)).encode() if isinstance(value, Sized) else self._digest(value))
+            elif step != _EVERY:
+                digest.update(self._read(self.env.getattr(value, step), below))
+            elif isinstance(value, Iterator):
                 raise Unfingerprintable("a one-shot iterator: reading it here would leave the template nothing")
-            if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-                result = self._digest(value)
+            elif isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+                digest.update(self._digest(value))
             else:
-                items = list(value)
-                result = hashlib.sha256(b"".join(b"\0item" + self._walk(item, more) for item in items)).digest()
-        else:
-            result = self._walk(self.env.getattr(value, step), more)
-        if len(rest) > 1 or rest[0] not in (_EVERY, _LENGTH):
-            self._paths[(id(value), rest)] = (value, result)  # holding `value` keeps its id from being reused
+                for item in value:
+                    digest.update(b"\0item" + self._read(item, below))
+        result = digest.digest()
+        self._reads[(id(value), id(reads))] = (value, result)  # holding `value` keeps its id from being reused
         return result
 
     def _digest(self, value: object) -> bytes:

@@ -5,11 +5,20 @@ from __future__ import annotations
 import functools
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PrefixLoader,
+    StrictUndefined,
+    pass_environment,
+    select_autoescape,
+)
 from markupsafe import Markup, escape
 
 from corpus_site import __version__, overview, publish, report
@@ -41,7 +50,12 @@ def environment(template_dirs: Sequence[Path]) -> Environment:
         auto_reload=False,  # one environment per build: no need to stat the template files for every page
     )
     env.filters.update(
-        pick=pick, block_html=block_html, lang_name=language_name, text_dir=text_direction, lang_attrs=lang_attrs
+        pick=pick,
+        block_html=block_html,
+        lang_name=language_name,
+        text_dir=text_direction,
+        lang_attrs=lang_attrs,
+        parts=parts,
     )
     env.tests["safe_link"] = is_safe_link
     env.globals.update(
@@ -51,8 +65,41 @@ def environment(template_dirs: Sequence[Path]) -> Environment:
         version=__version__,
         doc_url=doc_url,
         lang_url=lang_url,
+        fragment=fragment,
     )
     return env
+
+
+@pass_environment
+def fragment(env: Environment, name: str, **context: Any) -> Markup:
+    """The template `name` rendered with `context` alone, for a part of a page (the rows of a long table).
+
+    Under the build's page memo, a part an earlier build rendered from the same inputs comes back without
+    rendering (cache.PageMemo.fragment). Its output is autoescaped like any page, so it is safe markup.
+    """
+    memo = getattr(env, "corpus_site_memo", None)
+    return Markup(memo.fragment(name, context) if memo else env.get_template(name).render(context))
+
+
+_PART_CUT = 64  # a part ends after an item whose id hashes to 0 modulo this: about this many items per part
+_PART_MOST = 4 * _PART_CUT
+
+
+def parts(items: Sequence[Any]) -> list[Sequence[Any]]:
+    """`items` (each with an `id`) in consecutive parts for fragment(), cut after items chosen by their id.
+
+    Cuts chosen by content, not by position, stay where they are when an item is added or removed elsewhere
+    (as rsync cuts files into blocks), so one more document changes one part of a 10,000-row table. A run
+    without a chosen item is cut at _PART_MOST, to bound what one change renders again.
+    """
+    result, start = [], 0
+    for index, item in enumerate(items):
+        if index + 1 - start >= _PART_MOST or zlib.crc32(item.id.encode()) % _PART_CUT == 0:
+            result.append(items[start : index + 1])
+            start = index + 1
+    if start < len(items):
+        result.append(items[start:])
+    return result
 
 
 def pick(keys: Sequence[str], mapping: dict[str, Any]) -> list[Any]:

@@ -45,8 +45,17 @@ class Language:
 class Text:
     """One row of the index: a document with its other versions (translation group), in member order."""
 
-    members: tuple[str, ...]
+    documents: tuple[Document, ...]
     group: Group | None
+
+    @property
+    def id(self) -> str:
+        """The first document's id, which names the row (render.parts cuts long tables by it)."""
+        return self.documents[0].id
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return tuple(document.id for document in self.documents)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +78,7 @@ class Site:
 
     def texts(self) -> tuple[Text, ...]:
         """Documents gathered by translation group, in the order of each text's first member."""
-        group_of = self.group_of()
+        group_of, by_id = self.group_of(), self.by_id()
         seen: set[str] = set()
         texts: list[Text] = []
         for document in self.documents:
@@ -78,7 +87,7 @@ class Site:
             group = group_of.get(document.id)
             members = group.members if group else (document.id,)
             seen.update(members)
-            texts.append(Text(members, group))
+            texts.append(Text(tuple(by_id[member] for member in members), group))
         return tuple(texts)
 
     def alternates(self) -> dict[str, list[tuple[str, str]]]:
