@@ -125,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with executor_for(args.dask) as executor:
             result = build(
-                args.seeds, args.out, templates=args.templates, base_url=args.base_url, progress=bar,
+                # No bar, no callback: a build in a child process would send it each page over a pipe for nothing.
+                args.seeds, args.out, templates=args.templates, base_url=args.base_url,
+                progress=bar if bar.enabled else None,
                 jobs=args.jobs, executor=executor, cache_dir=args.cache_dir, cache=not args.no_cache,
                 waiting=partial(say_waiting, args.out),
             )  # fmt: skip
