@@ -632,19 +632,20 @@ def test_a_users_template_for_the_rows_of_a_table_renders_the_pages_holding_it_a
     assert_same_as_a_plain_build(seeds, out, tmp_path, templates, search_index=False)
 
 
-def test_a_page_whose_part_template_is_chosen_at_run_time_is_always_rendered(tmp_path: Path) -> None:
-    env = Environment(
-        loader=DictLoader(
-            {
-                "named.html": "{{ fragment('row.html', x=1) }}",
-                "chosen.html": "{{ fragment(name, x=1) }}",
-                "row.html": "{{ x }}-{{ y.z }}",
-            }
-        )
+def test_a_page_is_keyed_by_its_parts_sources_and_always_rendered_when_it_names_them_at_run_time() -> None:
+    templates = {
+        "named.html": "{{ fragment('row.html', x=x) }}",
+        "chosen.html": "{{ fragment(name, x=1) }}",
+        "row.html": "{{ x }}-{{ y.z }}",
+    }
+    named = cache_module.template_uses(Environment(loader=DictLoader(templates)), "named.html")
+    # What the page passes its part is read; what the part reads from that is the part's own key's business.
+    assert named is not None and named[0] == frozenset({("x",), ("fragment",)})
+    edited = cache_module.template_uses(
+        Environment(loader=DictLoader({**templates, "row.html": "{{ x }}"})), "named.html"
     )
-    named = cache_module.template_uses(env, "named.html")
-    assert named is not None and ("y", "z") in named[0]  # the part's template is read as if included
-    assert cache_module.template_uses(env, "chosen.html") is None
+    assert edited is not None and edited[1] != named[1]  # the part's source is in the page's key
+    assert cache_module.template_uses(Environment(loader=DictLoader(templates)), "chosen.html") is None
 
 
 def test_the_paths_a_page_reads_from_a_value_are_walked_as_one_tree() -> None:

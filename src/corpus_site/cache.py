@@ -565,24 +565,32 @@ class Unfingerprintable(Exception):
 
 def template_uses(env: Environment, name: str) -> tuple[frozenset[AccessPath], str] | None:
     """The context paths the template `name` (with everything it extends, includes or imports) reads,
-    and a hash of their sources; None if one of them is chosen at run time."""
+    and a hash of their sources, with those of the parts it renders through render.fragment; None if one
+    of them is chosen at run time."""
     paths: set[AccessPath] = set()
     digest = hashlib.sha256()
-    seen: set[str] = set()
-    todo = [name]
+    hashed: set[str] = set()
+    read: set[str] = set()
+    todo = [(name, True)]
     while todo:
-        current = todo.pop()
-        if current in seen:
+        current, reads = todo.pop()
+        if current in read or (current in hashed and not reads):
             continue
-        seen.add(current)
         source, _, _ = env.loader.get_source(env, current) if env.loader else ("", None, None)
-        digest.update(f"\0template {current}\0{source}".encode())
+        if current not in hashed:
+            hashed.add(current)
+            digest.update(f"\0template {current}\0{source}".encode())
         tree = env.parse(source, current)
-        referenced = [*meta.find_referenced_templates(tree), *_fragments_called(tree)]
-        if any(item is None for item in referenced):
+        included, parts = list(meta.find_referenced_templates(tree)), list(_fragments_called(tree))
+        if None in included or None in parts:
             return None
-        todo.extend(item for item in referenced if item)
-        _visit(tree, {}, paths)
+        todo.extend((item, reads) for item in included if item)
+        # A part is given only what the call passes it, which the page reads here: what the part reads from
+        # that is its own key's business (PageMemo.fragment), so only its sources count for the page.
+        todo.extend((item, False) for item in parts if item)
+        if reads:
+            read.add(current)
+            _visit(tree, {}, paths)
     return frozenset(paths), digest.hexdigest()
 
 
