@@ -18,6 +18,7 @@ from bs4 import BeautifulSoup
 from jinja2 import DictLoader, Environment, Template
 
 from corpus_site import cache as cache_module
+from corpus_site import render as render_module
 from corpus_site.build import BuildError, build
 from corpus_site.cache import CACHE_DIR_NAME, LoadCache, code_fingerprint, open_cache, seed_key
 from corpus_site.loader import discover, load_corpus
@@ -656,3 +657,28 @@ def test_the_paths_a_page_reads_from_a_value_are_walked_as_one_tree() -> None:
     )
     # A value read whole covers every path into it.
     assert cache_module.reads_of([("*", "title"), ()]) is cache_module._WHOLE
+
+
+def test_a_documents_plain_text_is_made_again_only_when_the_document_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds = write_corpus(tmp_path, count=6)
+    out = tmp_path / "site"
+    made: list[str] = []
+    plain_text = render_module._cleaned_bytes
+
+    def counted(document: Any) -> bytes:
+        made.append(document.id)
+        return plain_text(document)
+
+    monkeypatch.setattr(render_module, "_cleaned_bytes", counted)
+    build(seeds, out, search_index=False, isolate=False)
+    assert sorted(made) == [f"note-{number:02d}" for number in range(6)]
+    made.clear()
+    (seeds / "note-07.md").write_text(f"---\ntitle: Note 7\n---\n\n{OTHER}\n", encoding="utf-8")
+    note = seeds / "note-02.md"
+    note.write_text(note.read_text(encoding="utf-8") + f"\n{OTHER}\n", encoding="utf-8")
+    build(seeds, out, search_index=False, isolate=False)
+    assert sorted(made) == ["note-02", "note-07"]  # the others were linked from the last site, unread
+    assert OTHER in (out / "docs" / "note-02.txt").read_text(encoding="utf-8")
+    assert_same_as_a_plain_build(seeds, out, tmp_path, search_index=False)

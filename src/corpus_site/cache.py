@@ -831,6 +831,20 @@ class PageMemo:
         self.kept += 1
         return found[1]
 
+    def file_or_kept(self, path: str, inputs: tuple[object, ...], make: Callable[[], bytes]) -> bytes | KeptFile:
+        """A file our code makes from `inputs` alone (a document's plain text), kept from the last build like a
+        page while they are unchanged: then it is linked, neither made nor hashed again."""
+        try:
+            key = hashlib.sha256(self._base + b"\0file\0" + path.encode() + self._digest_parts(inputs)).hexdigest()
+        except Unfingerprintable:
+            return make()
+        found = self._previous.get(key)
+        if found is not None and found[0] == path and self.known_digest and self.known_digest(path) == found[1]:
+            self._pages[key] = found
+            return KeptFile(found[1], make)
+        self._rendered[key] = path
+        return make()
+
     def kept_page(self, key: str, page_path: str) -> str | None:
         """The page as the last build rendered it for this key, if the output folder still holds exactly that."""
         found = self._previous.get(key)

@@ -8,7 +8,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import (
     ChoiceLoader,
@@ -29,6 +29,9 @@ from corpus_site.markup import is_safe_link
 from corpus_site.records import Block, Document
 from corpus_site.site import Site, doc_url, lang_url, language_name, parallel_url
 from corpus_site.writer import KeptFile
+
+if TYPE_CHECKING:  # the page memo is the build's, installed on the environment (cache.PageMemo.install)
+    from corpus_site.cache import PageMemo
 
 UI_LANG = "en"  # the language of the labels and navigation our templates write
 _FIRST_TAG = re.compile(r"^<([a-z][a-z0-9]*)")
@@ -182,6 +185,7 @@ def _pages(
     group_of = site.group_of()
     alternates = site.alternates()
     shared = every_page(site, base_url)
+    memo: PageMemo | None = getattr(env, "corpus_site_memo", None)
 
     def page(path: str, template: str, root: str | None = None, **context: Any) -> tuple[str, bytes | KeptFile]:
         root = "../" * path.count("/") if root is None else root
@@ -209,7 +213,9 @@ def _pages(
             alternates=alternates.get(document.id, []),
             duplicates=[by_id[other] for other in site.duplicates.get(document.id, ())],
         )  # fmt: skip
-        yield f"docs/{document.id}.txt", cleaned_text(document).encode()
+        text_path = f"docs/{document.id}.txt"
+        text = functools.partial(_cleaned_bytes, document)
+        yield text_path, memo.file_or_kept(text_path, (document,), text) if memo else text()
         if progress:
             progress(1)
 
@@ -224,6 +230,10 @@ def _parallel_pages(
             path, "parallel.html", page_lang=UI_LANG, group=groups[item.group],
             left=by_id[item.left], right=by_id[item.right], pairs=item.pairs, pair_links=links,
         )  # fmt: skip
+
+
+def _cleaned_bytes(document: Document) -> bytes:
+    return cleaned_text(document).encode()
 
 
 def cleaned_text(document: Document) -> str:
