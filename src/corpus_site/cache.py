@@ -44,6 +44,7 @@ _MAX_KEYED_BYTES = 64 * 1024 * 1024
 # was hashed is not remembered: an edit later in the same tick of a coarse clock could leave all of that as it was
 # (git's "racily clean" entries). The change time cannot be set back by anyone, unlike the modification time.
 _SETTLED_NS = 2_000_000_000
+_FRAGMENTS_PENDING = 2_000_000  # characters of new page parts held before they are written to the cache
 _BUSY_MS = 30_000  # another build using the same cache holds the lock for at most its final write
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, record BLOB NOT NULL);
@@ -689,10 +690,10 @@ class PageKeys:
     pages: dict[str, tuple[str, bytes]]  # key → (page path, hash of the page)
     kept: int  # pages read back from the output instead of being rendered
     fragments: frozenset[str] = frozenset()  # keys of the page parts this build used (PageMemo.fragment)
-    new_fragments: tuple[tuple[str, str], ...] = ()  # (key, html) of those it rendered
 
     def commit(self) -> None:
-        """After the site is written: remember this build's pages and page parts, forget the others."""
+        """After the site is written: remember this build's pages, forget the other pages and page parts (this
+        build's new parts are stored already, see _Fragments)."""
         out = _out_key(self.out)  # once: it resolves the path on disk (0.14 s for 10,000 pages, once per row)
         rows = [(out, key, path, digest) for key, (path, digest) in self.pages.items()]
         try:
@@ -704,12 +705,60 @@ class PageKeys:
                 db.executemany(
                     "DELETE FROM fragments WHERE out = ? AND key = ?", ((out, key) for key in known - self.fragments)
                 )
-                db.executemany(
-                    "INSERT OR REPLACE INTO fragments VALUES (?, ?, ?)",
-                    ((out, key, html) for key, html in self.new_fragments),
-                )
         except sqlite3.Error:
             pass  # only a shortcut for the next build is lost
+
+
+class _Fragments:
+    """The page parts an output folder's builds rendered, by key, in the cache: read one at a time, and this build's
+    new ones written a few MB at a time, so that neither the last build's parts nor this one's are all held in
+    memory (16 MB of text at 10,000 documents). A part's key names everything it was rendered from, so one stored
+    by a build that fails later is still right for the next; the parts no build uses are forgotten at commit."""
+
+    def __init__(self, folder: Path, out: str) -> None:
+        self.folder, self.out = folder, out
+        self.used: set[str] = set()
+        self._db: sqlite3.Connection | None = None
+        self._pending: dict[str, str] = {}
+        self._pending_chars = 0
+
+    def get(self, key: str) -> str | None:
+        self.used.add(key)
+        if key in self._pending:
+            return self._pending[key]
+        try:
+            query = "SELECT html FROM fragments WHERE out = ? AND key = ?"
+            row = self._connection().execute(query, (self.out, key)).fetchone()
+        except sqlite3.Error:
+            return None
+        return row[0] if row else None
+
+    def put(self, key: str, html: str) -> None:
+        self._pending[key] = html
+        self._pending_chars += len(html)
+        if self._pending_chars >= _FRAGMENTS_PENDING:
+            self._flush()
+
+    def close(self) -> None:
+        self._flush()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _flush(self) -> None:
+        rows = [(self.out, key, html) for key, html in self._pending.items()]
+        self._pending, self._pending_chars = {}, 0
+        if rows:
+            try:
+                with self._connection() as db:  # one short transaction: another build may be waiting to write
+                    db.executemany("INSERT OR REPLACE INTO fragments VALUES (?, ?, ?)", rows)
+            except sqlite3.Error:
+                pass  # only a shortcut for the next build is lost
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = sqlite3.connect(self.folder / _DB_NAME, timeout=_BUSY_MS / 1000)
+        return self._db
 
 
 class PageMemo:
@@ -728,9 +777,7 @@ class PageMemo:
         self._pages: dict[str, tuple[str, bytes]] = {}  # key → (page path, hash of the page), for this build
         self._rendered: dict[str, str] = {}  # key → page path, of the pages rendered (their hashes come later)
         self._previous: dict[str, tuple[str, bytes]] = {}
-        self._fragments_before: dict[str, str] | None = None  # key → html of the last build's page parts, once read
-        self._fragments: dict[str, str] = {}  # key → html of the parts this build used
-        self._new_fragments: set[str] = set()  # the keys of those it rendered
+        self._fragments = _Fragments(folder, _out_key(out))
         # Told of each kept page's file and hash (StagedSite.vouch), so the writer need not read it a second time.
         self.vouch: Callable[[str, bytes], None] | None = None
         # Asked for the hash of the output folder's file at a path, if it is known unchanged (StagedSite.known_digest).
@@ -762,22 +809,11 @@ class PageMemo:
         key = self._key(name, context, b"\0fragment")
         if key is None:
             return Template.render(self.env.get_template(name), context)
-        if self._fragments_before is None:
-            self._fragments_before = self._read_fragments()
-        html = self._fragments.get(key) or self._fragments_before.get(key)
+        html = self._fragments.get(key)
         if html is None:
             html = Template.render(self.env.get_template(name), context)
-            self._new_fragments.add(key)
-        self._fragments[key] = html
+            self._fragments.put(key, html)
         return html
-
-    def _read_fragments(self) -> dict[str, str]:
-        try:
-            with closing(sqlite3.connect(self.folder / _DB_NAME, timeout=_BUSY_MS / 1000)) as db:
-                rows = db.execute("SELECT key, html FROM fragments WHERE out = ?", (_out_key(self.out),))
-                return dict(rows.fetchall())
-        except sqlite3.Error:
-            return {}
 
     def _key(self, name: str, context: Mapping[str, Any], place: bytes) -> str | None:
         if name not in self._uses:
@@ -883,10 +919,8 @@ class PageMemo:
                 self._pages[key] = (path, digest)
         self.documents, self._rendered = {}, {}
         self._uses, self._digests, self._reads = {}, {}, {}
-        new = tuple((key, self._fragments[key]) for key in sorted(self._new_fragments))
-        used = frozenset(self._fragments)
-        self._fragments_before, self._fragments, self._new_fragments = None, {}, set()
-        return PageKeys(self.folder, self.out, self._pages, self.kept, used, new)
+        self._fragments.close()
+        return PageKeys(self.folder, self.out, self._pages, self.kept, frozenset(self._fragments.used))
 
     def _read(self, value: object, reads: Reads) -> bytes:
         """A hash of what `reads` takes from `value`, each part of it visited once."""
