@@ -97,35 +97,53 @@
     return unit >= 0xdc00 && unit <= 0xdfff && index >= 2 ? text.slice(index - 2, index) : text[index - 1];
   }
 
-  // ---- The offline index, loaded once with a plain <script src>, which file:// allows.
+  // ---- The offline index, loaded once with plain <script src> tags, which file:// allows: search-data.js
+  // names its parts, and each part registers its documents and blocks in window.CORPUS_SEARCH_PARTS.
   let offlinePromise = null;
 
+  function loadScript(path) {
+    return new Promise(function (resolve, reject) {
+      const tag = document.createElement("script");
+      tag.src = new URL(path, siteRoot).href;
+      tag.onload = resolve;
+      tag.onerror = function () { reject(new Error(path + " could not be loaded")); };
+      document.head.appendChild(tag);
+    });
+  }
+
   function loadOffline() {
-    if (window.CORPUS_SEARCH) return Promise.resolve(prepare(window.CORPUS_SEARCH));
     if (!offlinePromise) {
-      offlinePromise = new Promise(function (resolve, reject) {
-        const tag = document.createElement("script");
-        tag.src = new URL("search-data.js", siteRoot).href;
-        tag.onload = function () {
-          if (window.CORPUS_SEARCH) resolve(prepare(window.CORPUS_SEARCH));
-          else reject(new Error("search-data.js did not define the index"));
-        };
-        tag.onerror = function () {
+      offlinePromise = (window.CORPUS_SEARCH ? Promise.resolve() : loadScript("search-data.js"))
+        .then(function () {
+          const data = window.CORPUS_SEARCH;
+          if (!data) throw new Error("search-data.js did not define the index");
+          return Promise.all((data.parts || []).map(function (path) {
+            const parts = window.CORPUS_SEARCH_PARTS || {};
+            return parts[path] ? null : loadScript(path);
+          })).then(function () { return prepare(data); });
+        })
+        .catch(function (error) {
           offlinePromise = null;
-          reject(new Error("search-data.js could not be loaded"));
-        };
-        document.head.appendChild(tag);
-      });
+          throw error;
+        });
     }
     return offlinePromise;
   }
 
+  /* The parts joined in order: the corpus's documents, and its blocks each pointing at its document. */
   function prepare(data) {
     if (!data.prepared) {
+      data.docs = [];
+      data.blockList = [];
+      for (const path of data.parts || []) {
+        const part = (window.CORPUS_SEARCH_PARTS || {})[path];
+        if (!part) throw new Error(path + " did not define its part of the index");
+        part.docs.forEach(function (doc) { data.docs.push(doc); });
+        part.blocks.forEach(function (row) {
+          data.blockList.push({ index: data.blockList.length, doc: part.docs[row[0]], lang: row[1], text: row[2], folded: null });
+        });
+      }
       data.prepared = true;
-      data.blockList = data.blocks.map(function (row, index) {
-        return { index: index, doc: data.docs[row[0]], lang: row[1], text: row[2], folded: null };
-      });
     }
     return data;
   }

@@ -56,3 +56,40 @@ def link_target(out: Path, page: Path, href: str) -> Path | None:
         elif part != ".":
             resolved.append(part)
     return out.joinpath(*resolved)
+
+
+OFFLINE_HEAD = b"window.CORPUS_SEARCH = "
+
+
+def offline_part_prefix(path: str) -> bytes:
+    """What an offline index part at `path` starts with: its registration under its path."""
+    return f"(window.CORPUS_SEARCH_PARTS = window.CORPUS_SEARCH_PARTS || {{}})[{json.dumps(path)}] = ".encode()
+
+
+def script_value(content: bytes, prefix: bytes) -> Any:
+    """The JSON a plain script assigns after `prefix`."""
+    assert content.startswith(prefix) and content.endswith(b";\n")
+    return json.loads(content[len(prefix) : -2])
+
+
+def offline_data(files: Mapping[str, bytes]) -> dict[str, Any]:
+    """The offline index as the search page joins it: search-data.js, then its parts' documents and blocks, the
+    blocks numbered across the corpus."""
+    head = script_value(files["search-data.js"], OFFLINE_HEAD)
+    docs: list[dict[str, Any]] = []
+    blocks: list[list[Any]] = []
+    for path in head["parts"]:
+        part = script_value(files[path], offline_part_prefix(path))
+        blocks += [[len(docs) + number, lang, text] for number, lang, text in part["blocks"]]
+        docs += part["docs"]
+    return {**head, "docs": docs, "blocks": blocks}
+
+
+def offline_files_in(out: Path) -> dict[str, bytes]:
+    """search-data.js and its parts in the site in `out`."""
+    paths = [out / "search-data.js", *sorted((out / "search-data").glob("*.js"))]
+    return {path.relative_to(out).as_posix(): path.read_bytes() for path in paths}
+
+
+def offline_index(out: Path) -> dict[str, Any]:
+    return offline_data(offline_files_in(out))

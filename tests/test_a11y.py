@@ -3,7 +3,6 @@ with the seeds and with the hostile corpus; keyboard-only use; the language of e
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from corpus_site.build import build
-from helpers import ROOT, load_json
+from helpers import ROOT, load_json, offline_index
 
 pytestmark = pytest.mark.browser
 
@@ -69,8 +68,7 @@ def html_pages(out: Path) -> list[str]:
 
 def _search_word(out: Path) -> str:
     """A word the corpus holds (the longest of the first block), so search and concordance show results."""
-    content = (out / "search-data.js").read_text(encoding="utf-8")
-    data = json.loads(content[len("window.CORPUS_SEARCH = ") : -2])
+    data = offline_index(out)
     words = re.findall(r"[^\W\d_]{4,}", data["blocks"][0][2])
     return max(words, key=len) if words else data["blocks"][0][2][:2]
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,7 +22,7 @@ import pytest
 from corpus_site import build as build_module
 from corpus_site import search
 from corpus_site.build import BuildError, build
-from corpus_site.writer import _STAGING_MARK
+from corpus_site.writer import _STAGING_MARK, KeptFile
 from helpers import EN, FR, HE, PT, SEEDS, load_json, parse, write_files
 
 
@@ -284,18 +285,18 @@ def test_the_offline_index_is_made_while_pagefind_finishes_its_bundle_beside_the
     tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events: list[str] = []
-    real_stop, real_data = search._IndexingInTurn.stop, build_module.search_data_js
+    real_stop, real_data = search._IndexingInTurn.stop, build_module.search_data_files
 
     def stop(self: search._IndexingInTurn, *, now: bool) -> list[str]:
         events.append("stop Pagefind beside the rendering")
         return real_stop(self, now=now)
 
-    def search_data(*args: Any, **kwargs: Any) -> bytes:
+    def search_data(*args: Any, **kwargs: Any) -> Iterator[tuple[str, bytes | KeptFile]]:
         events.append("offline index")
-        return real_data(*args, **kwargs)
+        yield from real_data(*args, **kwargs)
 
     monkeypatch.setattr(search._IndexingInTurn, "stop", stop)
-    monkeypatch.setattr(build_module, "search_data_js", search_data)
+    monkeypatch.setattr(build_module, "search_data_files", search_data)
     build(seeds, tmp_path / "site", jobs=2, cache=False, isolate=False)
     assert events == ["offline index", "stop Pagefind beside the rendering"]
 

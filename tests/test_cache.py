@@ -19,6 +19,7 @@ from jinja2 import DictLoader, Environment, Template
 
 from corpus_site import cache as cache_module
 from corpus_site import render as render_module
+from corpus_site import search as search_module
 from corpus_site.build import BuildError, build
 from corpus_site.cache import CACHE_DIR_NAME, LoadCache, code_fingerprint, open_cache, seed_key
 from corpus_site.loader import discover, load_corpus
@@ -682,3 +683,29 @@ def test_a_documents_plain_text_is_made_again_only_when_the_document_changed(
     assert sorted(made) == ["note-02", "note-07"]  # the others were linked from the last site, unread
     assert OTHER in (out / "docs" / "note-02.txt").read_text(encoding="utf-8")
     assert_same_as_a_plain_build(seeds, out, tmp_path, search_index=False)
+
+
+def test_the_offline_index_makes_again_only_the_part_a_new_document_falls_into(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(render_module, "_PART_CUT", 2)  # parts of about two documents
+    seeds = write_corpus(tmp_path, count=8)
+    out = tmp_path / "site"
+    made: list[tuple[str, ...]] = []
+    make_part = search_module.search_data_part
+
+    def counted(path: str, documents: Any, groups: Any) -> bytes:
+        made.append(tuple(document.id for document in documents))
+        return make_part(path, documents, groups)
+
+    monkeypatch.setattr(search_module, "search_data_part", counted)
+    build(seeds, out, isolate=False)
+    before = list(made)
+    assert len(before) >= 3 and sorted(id_ for part in before for id_ in part) == [f"note-{n:02d}" for n in range(8)]
+    made.clear()
+    (seeds / "note-09.md").write_text(f"---\ntitle: Note 9\n---\n\n{OTHER}\n", encoding="utf-8")
+    build(seeds, out, isolate=False)
+    # The part note-09 joins is made again (two, if it starts a cut of its own); every other part is kept, unread.
+    assert any("note-09" in part for part in made) and len(made) <= 2, made
+    assert not set(made) & set(before)
+    assert_same_as_a_plain_build(seeds, out, tmp_path)

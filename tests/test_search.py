@@ -29,6 +29,7 @@ import pytest
 from bs4 import BeautifulSoup
 from playwright.sync_api import Browser, Page
 
+from corpus_site import render as render_module
 from corpus_site import search as search_module
 from corpus_site.build import build
 from corpus_site.loader import load_corpus
@@ -44,12 +45,22 @@ from corpus_site.search import (
     language_pages,
     run_pagefind,
     script_json,
-    search_data_js,
+    search_data_files,
     search_index_files,
 )
 from corpus_site.site import Site, build_site
 from corpus_site.writer import KeptFile
-from helpers import EN, FR, SEEDS, write_files
+from helpers import (
+    EN,
+    FR,
+    OFFLINE_HEAD,
+    SEEDS,
+    offline_data,
+    offline_files_in,
+    offline_part_prefix,
+    script_value,
+    write_files,
+)
 
 LETTERS = re.compile(r"[^\W\d_]+")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
@@ -237,15 +248,14 @@ def found_documents(shown: dict[str, Any]) -> set[str]:
 # ---- The offline index (search-data.js) ----
 
 
-def _offline_data(content: bytes) -> dict[str, Any]:
-    prefix, suffix = b"window.CORPUS_SEARCH = ", b";\n"
-    assert content.startswith(prefix) and content.endswith(suffix)
-    data: dict[str, Any] = json.loads(content[len(prefix) : -len(suffix)])
-    return data
+def offline_files(site: Site, groups: dict[str, str] | None = None) -> dict[str, bytes]:
+    files = dict(search_data_files(site, groups))
+    assert all(isinstance(content, bytes) for content in files.values())
+    return files  # type: ignore[return-value]
 
 
 def test_offline_index_holds_every_block_with_its_language(seed_structure: Site) -> None:
-    data = _offline_data(search_data_js(seed_structure))
+    data = offline_data(offline_files(seed_structure))
     ids = [document["id"] for document in data["docs"]]
     assert ids == [document.id for document in seed_structure.documents]
     for document in data["docs"]:
@@ -258,6 +268,7 @@ def test_offline_index_holds_every_block_with_its_language(seed_structure: Site)
         if block.text.strip()
     ]
     assert data["blocks"] == expected
+    assert data["languages"] == [[language.code, language.name] for language in seed_structure.languages]
     mixed = [document for document in seed_structure.documents if len({block.lang for block in document.blocks}) > 1]
     assert mixed, "the seeds hold a document written in two languages"
     number = ids.index(mixed[0].id)
@@ -266,18 +277,38 @@ def test_offline_index_holds_every_block_with_its_language(seed_structure: Site)
 
 def test_offline_index_takes_translation_groups(seed_structure: Site) -> None:
     first, second = (document.id for document in seed_structure.documents[:2])
-    data = _offline_data(search_data_js(seed_structure, {first: "g", second: "g"}))
+    data = offline_data(offline_files(seed_structure, {first: "g", second: "g"}))
     assert [document["group"] for document in data["docs"][:3]] == ["g", "g", seed_structure.documents[2].id]
 
 
-def test_offline_index_is_the_whole_data_encoded_at_once(seed_structure: Site) -> None:
+def test_offline_index_parts_are_their_data_encoded_at_once(seed_structure: Site) -> None:
     groups = {seed_structure.documents[0].id: "g", seed_structure.documents[1].id: "g"}
-    data = _offline_data(search_data_js(seed_structure, groups))
-    assert data["blocks"] and data["docs"] and data["docs"][0]["group"] == "g"
-    whole = b"window.CORPUS_SEARCH = " + script_json(data).encode() + b";\n"
-    assert search_data_js(seed_structure, groups) == whole  # encoding it document by document changes no byte
+    files = offline_files(seed_structure, groups)
+    for path, content in files.items():
+        prefix = OFFLINE_HEAD if path == SEARCH_DATA else offline_part_prefix(path)
+        # Encoding a part document by document changes no byte.
+        assert content == prefix + script_json(script_value(content, prefix)).encode() + b";\n"
+    assert offline_data(files)["docs"][0]["group"] == "g"
     empty = dataclasses.replace(seed_structure, documents=())
-    assert _offline_data(search_data_js(empty))["blocks"] == []
+    assert offline_data(offline_files(empty))["blocks"] == []
+
+
+def test_adding_a_document_changes_one_part_of_the_offline_index(
+    seed_structure: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(render_module, "_PART_CUT", 2)  # the seeds are few: parts of about two documents
+    whole = offline_files(seed_structure)
+    assert len(whole) >= 4, sorted(whole)
+    compared = 0
+    for gone in seed_structure.documents:
+        kept = tuple(document for document in seed_structure.documents if document is not gone)
+        fewer = offline_files(dataclasses.replace(seed_structure, documents=kept))
+        changed = {path for path in whole.keys() | fewer.keys() if whole.get(path) != fewer.get(path)}
+        assert len(changed - {SEARCH_DATA}) <= 2, changed  # one part, renamed when it was its first document
+        assert (SEARCH_DATA in changed) == (whole.keys() != fewer.keys())  # it names the parts, no more
+        assert offline_data(fewer)["docs"] == [d for d in offline_data(whole)["docs"] if d["id"] != gone.id]
+        compared += 1
+    assert compared == len(seed_structure.documents)
 
 
 def test_script_json_is_inert_and_round_trips() -> None:
@@ -790,8 +821,9 @@ PARTED_DOCS = 12
 
 
 @pytest.fixture(scope="module")
-def parted_http(tmp_path_factory: pytest.TempPathFactory, serve: Any) -> Iterator[str]:
-    """Twelve English and two French texts, built with bundles small enough that English is cut into parts."""
+def parted_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Twelve English and two French texts, built with bundles small enough that English is cut into parts, and
+    the offline index cut into parts of about three documents."""
     seeds = tmp_path_factory.mktemp("parted-seeds")
     files = {f"en-{number:02}.md": f"# Harbour note {number}\n\n{EN} The lighthouse keeper wrote it down.\n"
              for number in range(PARTED_DOCS)}  # fmt: skip
@@ -800,10 +832,17 @@ def parted_http(tmp_path_factory: pytest.TempPathFactory, serve: Any) -> Iterato
     out = tmp_path_factory.mktemp("parted") / "site"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(search_module, "BUNDLE_BYTES", 1000)
+        patch.setattr(render_module, "_PART_CUT", 3)
         build(seeds, out, cache=False)
     bundles = sorted(path.name for path in (out / "pagefind").iterdir())
     assert len([name for name in bundles if name.startswith("en.")]) >= 3, bundles
-    yield str(serve(out))
+    assert len(list((out / "search-data").iterdir())) >= 3
+    return out
+
+
+@pytest.fixture(scope="module")
+def parted_http(parted_site: Path, serve: Any) -> str:
+    return str(serve(parted_site))
 
 
 @pytest.mark.browser
@@ -860,6 +899,18 @@ def test_offline_search_finds_a_word_in_each_language(
         assert result["excerpts"], result
         assert all(fold(probe.word) in fold(mark) for excerpt in result["excerpts"] for mark in excerpt["marks"])
         assert any(excerpt["marks"] for excerpt in result["excerpts"])
+
+
+@pytest.mark.browser
+def test_offline_search_and_the_concordance_read_every_part_of_the_index(page: Page, parted_site: Path) -> None:
+    base = parted_site.as_uri() + "/"
+    shown = search(page, base, "lighthouse")
+    assert shown["engine"] == "offline"
+    assert found_documents(shown) == {f"en-{number:02}" for number in range(PARTED_DOCS)}
+    assert len(search(page, base, "bibliothèque", lang="fr")["results"]) == 2
+    table = concordance(page, base, "lighthouse")
+    # In the corpus's order, across the parts.
+    assert [row["doc"] for row in table["rows"]] == [f"en-{number:02}" for number in range(PARTED_DOCS)]
 
 
 @pytest.mark.browser
@@ -978,11 +1029,11 @@ def hostile_site(tmp_path_factory: pytest.TempPathFactory, hostile_seeds: Path) 
 
 
 def test_hostile_text_stays_inert_in_the_offline_index(hostile_site: Path) -> None:
-    content = (hostile_site / SEARCH_DATA).read_bytes()
-    lowered = content.lower()
-    assert b"</script" not in lowered and b"<!--" not in content
-    assert "\u2028".encode() not in content and "\u2029".encode() not in content
-    data = _offline_data(content)
+    files = offline_files_in(hostile_site)
+    for content in files.values():
+        assert b"</script" not in content.lower() and b"<!--" not in content
+        assert "\u2028".encode() not in content and "\u2029".encode() not in content
+    data = offline_data(files)
     assert any("</script><script>window.PWNED = 1</script>" in text for _doc, _lang, text in data["blocks"])
 
 

@@ -11,6 +11,7 @@ from concurrent.futures import Executor
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
 from functools import partial
+from itertools import chain
 from pathlib import Path
 
 from jinja2 import Environment, TemplateError, TemplateNotFound, TemplateSyntaxError
@@ -38,12 +39,13 @@ from corpus_site.report import Health
 from corpus_site.search import (
     PAGEFIND_DIR,
     SEARCH_DATA,
+    SEARCH_DATA_DIR,
     PagefindWork,
     SearchIndexError,
     bundle_names,
     fragment_source,
     language_pages,
-    search_data_js,
+    search_data_files,
     search_pages,
 )
 from corpus_site.site import Site, build_site
@@ -319,7 +321,8 @@ def _render(
                     # Made inside the block, so that it overlaps the wait for the bundle Pagefind has under way when
                     # the block ends (at 10,000 documents, 0.5 s to make and 0.7 s of waiting).
                     search_data = time.perf_counter()
-                    stage.add(SEARCH_DATA, search_data_js(site, groups))
+                    for path, content in search_data_files(site, groups, memo):
+                        stage.add(path, content)
                     search_input += time.perf_counter() - search_data
             timings.append(("structure, render and write", _since(started, timings) - search_input))
             # The search index's line counts the making of its input, not the bundles made beside the rendering.
@@ -502,7 +505,7 @@ def _site_key(
 def _previous_search_index(out: Path) -> Iterator[tuple[str, bytes]]:
     """The search index files of the site in `out`, as they are."""
     found = {SEARCH_DATA: out / SEARCH_DATA} if (out / SEARCH_DATA).is_file() else {}
-    for path in sorted((out / PAGEFIND_DIR).rglob("*")):
+    for path in sorted(chain((out / SEARCH_DATA_DIR).glob("*.js"), (out / PAGEFIND_DIR).rglob("*"))):
         if path.is_file() and not path.is_symlink():
             found[path.relative_to(out).as_posix()] = path
     for name, path in found.items():

@@ -23,19 +23,23 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from jinja2 import Environment
 from markupsafe import escape
 
 from corpus_site.records import Document
-from corpus_site.render import every_page
+from corpus_site.render import every_page, parts
 from corpus_site.site import Site, doc_url, language_name
 from corpus_site.writer import KeptFile
+
+if TYPE_CHECKING:  # the build's page memo, which keeps the offline index's unchanged parts
+    from corpus_site.cache import PageMemo
 
 SEARCH_PAGE = "search.html"
 CONCORDANCE_PAGE = "concordance.html"
 SEARCH_DATA = "search-data.js"
+SEARCH_DATA_DIR = "search-data"  # its parts
 PAGEFIND_DIR = "pagefind"
 # Beside each bundle: what it was made from, so the next build can keep it when that is unchanged.
 BUNDLE_KEY = "corpus-site-bundle.json"
@@ -116,7 +120,8 @@ def search_index_files(
     `previous` is the output folder of the last build: a bundle whose fragment pages are unchanged
     is kept from there instead of running Pagefind again (the result is the same bytes).
     """
-    yield SEARCH_DATA, search_data_js(site, groups)
+    for path, content in search_data_files(site, groups):  # without a memo, every file is made
+        yield path, content if isinstance(content, bytes) else content.content()
     yield from run_pagefind(fragment_source(language_pages(site), groups), previous=previous)
 
 
@@ -155,29 +160,45 @@ def _group(document: Document, groups: Groups | None) -> str:
     return (groups or {}).get(document.id, document.id)
 
 
-def search_data_js(site: Site, groups: Groups | None = None) -> bytes:
-    """The offline index: every block's text, language and document, as a plain script file:// can load.
+def search_data_files(
+    site: Site, groups: Groups | None = None, memo: PageMemo | None = None
+) -> Iterator[tuple[str, bytes | KeptFile]]:
+    """The offline index, as plain scripts file:// can load: search-data.js naming its parts, then the parts.
 
-    {"version", "languages", "docs", "blocks": [[document number, language, text], ...]}. The blocks are
-    encoded document by document into one buffer: encoded at once, the 31 MB of 10,000 documents took
-    135 MB along the way, while Pagefind may be indexing beside the build.
+    search-data.js holds {"version": 2, "languages", "parts": [path, ...]}; each part, a run of documents cut where
+    the page tables cut theirs (render.parts), registers {"docs", "blocks": [[document number in the part, language,
+    text], ...]} under its path in window.CORPUS_SEARCH_PARTS. So adding a document changes search-data.js and one
+    part, not 31 MB of text at 10,000 documents; under the page memo the other parts are kept, not encoded again.
     """
-    documents = [
+    runs = parts(site.documents)
+    paths = [f"{SEARCH_DATA_DIR}/{run[0].id}.js" for run in runs]
+    head = {"version": 2, "languages": [[language.code, language.name] for language in site.languages], "parts": paths}
+    yield SEARCH_DATA, f"window.CORPUS_SEARCH = {script_json(head)};\n".encode()
+    for path, run in zip(paths, runs, strict=True):
+        run_groups = tuple(_group(document, groups) for document in run)
+        make = functools.partial(search_data_part, path, run, run_groups)
+        yield path, memo.file_or_kept(path, (run, run_groups), make) if memo else make()
+
+
+def search_data_part(path: str, documents: Sequence[Document], groups: Sequence[str]) -> bytes:
+    """One part of the offline index: its documents, and their blocks' text and language, encoded document by
+    document (encoded at once, the whole index's 31 MB took 135 MB along the way at 10,000 documents)."""
+    docs = [
         {
             "id": document.id,
             "title": document.title,
             "url": doc_url(document.id),
             "lang": document.primary_lang,
             "langs": [code for code, _share in document.language_shares],
-            "group": _group(document, groups),
+            "group": group,
         }
-        for document in site.documents
+        for document, group in zip(documents, groups, strict=True)
     ]
-    head = {"version": 1, "languages": [[language.code, language.name] for language in site.languages]}
     data = io.BytesIO()
-    data.write(b"window.CORPUS_SEARCH = " + script_json({**head, "docs": documents}).encode()[:-1] + b',"blocks":[')
+    data.write(f"(window.CORPUS_SEARCH_PARTS = window.CORPUS_SEARCH_PARTS || {{}})[{script_json(path)}] = ".encode())
+    data.write(script_json({"docs": docs}).encode()[:-1] + b',"blocks":[')
     comma = b""
-    for number, document in enumerate(site.documents):
+    for number, document in enumerate(documents):
         blocks = [(number, block.lang, block.text) for block in document.blocks if block.text.strip()]
         if blocks:
             data.write(comma + script_json(blocks).encode()[1:-1])  # the items, without the list's brackets
