@@ -777,7 +777,7 @@ class PageMemo:
         self._pages: dict[str, tuple[str, bytes]] = {}  # key → (page path, hash of the page), for this build
         self._rendered: dict[str, str] = {}  # key → page path, of the pages rendered (their hashes come later)
         self._previous: dict[str, tuple[str, bytes]] = {}
-        self._fragments = _Fragments(folder, _out_key(out))
+        self._fragments = _Fragments(folder, _out_key(out))  # its `out` is the output folder's key in the cache
         # Told of each kept page's file and hash (StagedSite.vouch), so the writer need not read it a second time.
         self.vouch: Callable[[str, bytes], None] | None = None
         # Asked for the hash of the output folder's file at a path, if it is known unchanged (StagedSite.known_digest).
@@ -785,7 +785,7 @@ class PageMemo:
         try:
             with closing(sqlite3.connect(folder / _DB_NAME, timeout=_BUSY_MS / 1000)) as db:
                 db.executescript(_SCHEMA)
-                rows = db.execute("SELECT key, path, digest FROM pages WHERE out = ?", (_out_key(out),))
+                rows = db.execute("SELECT key, path, digest FROM pages WHERE out = ?", (self._fragments.out,))
                 self._previous = {key: (path, digest) for key, path, digest in rows}
         except sqlite3.Error:
             self._previous = {}

@@ -167,8 +167,9 @@ def search_data_files(
 
     search-data.js holds {"version": 2, "languages", "parts": [path, ...]}; each part, a run of documents cut where
     the page tables cut theirs (render.parts), registers {"docs", "blocks": [[document number in the part, language,
-    text], ...]} under its path in window.CORPUS_SEARCH_PARTS. So adding a document changes search-data.js and one
-    part, not 31 MB of text at 10,000 documents; under the page memo the other parts are kept, not encoded again.
+    text], ...]} under its path in window.CORPUS_SEARCH_PARTS. So adding a document changes one part (and search-data.js
+    only when a part is new or renamed), not 31 MB of text at 10,000 documents; under the page memo the other parts
+    are kept, not encoded again.
     """
     runs = parts(site.documents)
     paths = [f"{SEARCH_DATA_DIR}/{run[0].id}.js" for run in runs]
