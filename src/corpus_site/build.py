@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from itertools import chain
@@ -30,7 +29,7 @@ from corpus_site.cache import (
     site_ledger,
     unchanged_site,
 )
-from corpus_site.child import ChildDied, can_fork, run_in_child
+from corpus_site.child import ChildDied, can_fork, give_back_freed_memory, run_in_child
 from corpus_site.groups import explicit_problems
 from corpus_site.loader import discover, load_found
 from corpus_site.records import Corpus, Problem
@@ -144,7 +143,7 @@ def build(
             rendered = _isolated(work, progress)
         else:
             rendered = work(progress)
-            _give_back_freed_memory()  # the records went when `work` returned
+            give_back_freed_memory()  # the records went when `work` returned (342 → 178 MB at 10,000 documents)
         if isinstance(rendered, BuildResult):  # the site was kept as it was
             return rendered
         return _index_and_swap_in(rendered, out, cache_folder, started)
@@ -426,13 +425,6 @@ def _records_spared_by_collector() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _give_back_freed_memory() -> None:
-    """Hand the memory freed objects leave in glibc's heap back to the system, which glibc does not do by itself
-    (at 10,000 documents the process drops from 342 to 178 MB). Where there is no malloc_trim, nothing happens."""
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _cores_to_spare(inputs: Inputs) -> bool:

@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 from jinja2 import Environment
 from markupsafe import escape
 
+from corpus_site.child import give_back_freed_memory
 from corpus_site.records import Document
 from corpus_site.render import every_page, parts
 from corpus_site.site import Site, doc_url, language_name
@@ -402,9 +403,15 @@ class PagefindWork:
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 finished = sorted((running.pop(future), future) for future in done)
+                del done
                 start_what_may_start()  # before handing over what finished, for the same reason
-                for bundle, future in finished:
+                while finished:
+                    bundle, future = finished.pop(0)
                     yield from self._made(bundle, future.result())
+                    # The future held the bundle's bytes: once it goes, glibc is asked to give them back, or the
+                    # process keeps its peak (80-100 MB at 10,000 documents) beside the Japanese bundle still running.
+                    del future
+                    give_back_freed_memory()
 
     def _kept_files(self) -> Iterator[tuple[str, bytes | KeptFile]]:
         for bundle in self.kept:
