@@ -400,6 +400,7 @@ class PagefindWork:
             yield from self._kept_files()
             for bundle in self.early:
                 yield from self._made(bundle, _output_of(root, bundle))
+                give_back_freed_memory()  # as below, with the first bundle under way
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 finished = sorted((running.pop(future), future) for future in done)
