@@ -301,6 +301,40 @@ def test_the_offline_index_is_made_while_pagefind_finishes_its_bundle_beside_the
     assert events == ["offline index", "stop Pagefind beside the rendering"]
 
 
+def test_a_pages_only_build_links_the_last_search_index_unread_unless_it_changed_since(
+    tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    build(seeds, out, jobs=1, cache_dir=cache, isolate=False)
+    index_files = sorted(
+        path.relative_to(out).as_posix()
+        for path in out.rglob("*")
+        if path.is_file()
+        and (path.name == search.SEARCH_DATA or path.parts[len(out.parts)] in ("pagefind", "search-data"))
+    )
+    assert len(index_files) > 10
+    before = {name: (out / name).stat().st_ino for name in index_files}
+    # One file changed since that build (same size, other bytes): it is not as the ledger says, so it is read.
+    touched = out / "pagefind" / "en" / "pagefind-entry.json"
+    touched.write_bytes(touched.read_bytes().upper())
+    touched_bytes = touched.read_bytes()
+    read: list[str] = []
+    real_read = Path.read_bytes
+
+    def counted(path: Path) -> bytes:
+        if path.is_relative_to(out):
+            read.append(path.relative_to(out).as_posix())
+        return real_read(path)
+
+    monkeypatch.setattr(Path, "read_bytes", counted)
+    (seeds / "more.txt").write_text(f"{EN}\n", encoding="utf-8")
+    build(seeds, out, jobs=1, cache_dir=cache, isolate=False, search_index=False)
+    assert read == ["pagefind/en/pagefind-entry.json"]
+    after = {name: (out / name).stat().st_ino for name in index_files}
+    assert {name for name in index_files if after[name] != before[name]} == set()  # every one linked, none copied
+    assert touched.read_bytes() == touched_bytes  # kept as it now is, as the search index is until it is made again
+
+
 def test_pagefind_works_in_the_cache_folder_and_leaves_nothing_there(
     tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

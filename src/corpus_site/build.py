@@ -10,7 +10,6 @@ from concurrent.futures import Executor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
-from itertools import chain
 from pathlib import Path
 
 from jinja2 import Environment, TemplateError, TemplateNotFound, TemplateSyntaxError
@@ -50,6 +49,7 @@ from corpus_site.search import (
 from corpus_site.site import Site, build_site
 from corpus_site.workers import default_jobs, loading
 from corpus_site.writer import (
+    KeptFile,
     OutputError,
     StagedSite,
     WriteStats,
@@ -350,7 +350,7 @@ def _index_and_swap_in(rendered: Rendered, out: Path, cache_folder: Path | None,
         try:
             if pagefind:
                 pagefind.vouch, pagefind.known_digest = stage.vouch, stage.known_digest
-            index = pagefind.files() if pagefind else _previous_search_index(out)
+            index = pagefind.files() if pagefind else _previous_search_index(stage)
             for path, content in index:
                 stage.add(path, content)
             timings.append(("search index", _since(started, timings)))
@@ -494,14 +494,22 @@ def _site_key(
     return site_fingerprint(parts, options, folders)
 
 
-def _previous_search_index(out: Path) -> Iterator[tuple[str, bytes]]:
-    """The search index files of the site in `out`, as they are."""
-    found = {SEARCH_DATA: out / SEARCH_DATA} if (out / SEARCH_DATA).is_file() else {}
-    for path in sorted(chain((out / SEARCH_DATA_DIR).glob("*.js"), (out / PAGEFIND_DIR).rglob("*"))):
-        if path.is_file() and not path.is_symlink():
-            found[path.relative_to(out).as_posix()] = path
-    for name, path in found.items():
-        yield name, path.read_bytes()
+def _previous_search_index(stage: StagedSite) -> Iterator[tuple[str, bytes | KeptFile]]:
+    """The search index files of the site being replaced, as they are. Those the writer knows unchanged since the
+    last build are linked without being read: about 14,000 files at 10,000 documents, 0.5 s of serve's first pass."""
+    for name in stage.old_files(_of_search_index):
+        digest = stage.known_digest(name)
+        path = stage.out / name
+        yield name, KeptFile(digest, path.read_bytes) if digest is not None else path.read_bytes()
+
+
+def _of_search_index(name: str) -> bool:
+    folder, _, rest = name.partition("/")
+    return (
+        name == SEARCH_DATA
+        or (folder == SEARCH_DATA_DIR and rest.endswith(".js") and "/" not in rest)
+        or (folder == PAGEFIND_DIR and bool(rest))
+    )
 
 
 def _template_location(error: BaseException) -> tuple[str, int] | None:

@@ -105,6 +105,10 @@ class StagedSite:
         if `add` is given bytes with that hash, it links the file without reading it again."""
         self.vouched[relative] = digest
 
+    def old_files(self, wanted: Callable[[str], bool]) -> list[str]:
+        """The relative paths of the last site's regular files (symlinks left out) that `wanted` accepts, sorted."""
+        return sorted(path for path, entry in self.old.items() if wanted(path) and _is_regular(entry))
+
     def known_digest(self, relative: str) -> bytes | None:
         """The hash of the last site's file at `relative`, if the file system says it is as the last build left it."""
         recorded, old = self.ledger.get(relative), self.old.get(relative)
@@ -341,6 +345,13 @@ def _reuse_if_same(old: os.DirEntry[str] | None, target: str, content: bytes) ->
     except OSError:
         return False
     return _link(old, target)
+
+
+def _is_regular(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _link(old: os.DirEntry[str] | None, target: str) -> bool:
