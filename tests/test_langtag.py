@@ -9,7 +9,7 @@ import pytest
 from langdetect.detector import Detector
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 
-from corpus_site import langtag
+from corpus_site import detect, langtag
 from corpus_site.langtag import UNDETERMINED, language_shares, normalise_code, tag_blocks, text_direction
 from helpers import ROOT, SEEDS
 
@@ -241,6 +241,19 @@ def test_deterministic_within_and_across_processes() -> None:
     assert runs.pop().count("('en',)") >= 5
 
 
+def test_numpy_is_loaded_only_by_a_process_that_detects() -> None:
+    # The build's parent and a child whose workers load the seeds import everything but never detect: numpy's
+    # 14 MB stays out of them (detect.py is imported at the first detection).
+    script = (
+        "import sys\nimport corpus_site.cli, corpus_site.build, corpus_site.serve\n"
+        "from corpus_site.langtag import tag_blocks\nprint('numpy' in sys.modules)\n"
+        "print(tag_blocks([sys.argv[1]]), 'numpy' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    ran = subprocess.run([sys.executable, "-c", script, EN], capture_output=True, text=True, env=env, check=True)
+    assert ran.stdout.split("\n")[:2] == ["False", "('en',) True"]
+
+
 def test_shares_sum_to_one_with_the_majority_first() -> None:
     blocks = [EN, SENTENCES["zh"], EN2, EN, "@jdoe_92"]
     shares = language_shares(blocks, tag_blocks(blocks))
@@ -291,7 +304,7 @@ def test_ngrams_are_the_ones_langdetect_extracts() -> None:
     factory = DetectorFactory()
     latin = langtag._LANGS["Latin"]
     factory.load_json_profile([(Path(PROFILES_DIRECTORY) / lang).read_text(encoding="utf-8") for lang in latin])
-    profiles = langtag._profiles_of("Latin")
+    profiles = detect._profiles_of(latin)
     gram_of = {row: gram for gram, row in profiles.row.items()}
     texts = [
         *MORE_SENTENCES["de"],
@@ -305,7 +318,7 @@ def test_ngrams_are_the_ones_langdetect_extracts() -> None:
         detector.append(text)
         detector.cleaning_text()
         theirs = Counter(detector._extract_ngrams())
-        ours = Counter(gram_of[row] for row in langtag._known_ngram_rows(langtag._langdetect_text(text), profiles.row))
+        ours = Counter(gram_of[row] for row in detect._known_ngram_rows(detect._langdetect_text(text), profiles.row))
         assert ours == theirs, text
 
 
@@ -313,7 +326,7 @@ def test_rounds_of_draws_and_batches_give_what_one_text_with_all_draws_gives(mon
     texts = [phrase for phrases in PHRASES.values() for phrase in phrases] + [" ".join(MORE_SENTENCES["de"])]
     texts = [" ".join(text.split()[:n]) for text in texts for n in (2, 3, 50)]
     together = langtag._detect_batch(texts, "Latin")
-    monkeypatch.setattr(langtag, "_ROUNDS", (langtag._MOST_DRAWS,))
+    monkeypatch.setattr(detect, "_ROUNDS", (detect._MOST_DRAWS,))
     alone = [langtag._detect_batch([text], "Latin")[0] for text in texts]
     assert together == alone
     assert sum(len(found) > 1 for found in alone) >= 5  # unsure texts, whose later rounds matter, are among them
@@ -324,9 +337,9 @@ def test_agreeing_first_trials_decide_long_samples_and_short_ones_keep_their_spr
 ) -> None:
     long = [" ".join(texts) for lang, texts in MORE_SENTENCES.items() if lang in langtag._LANGS["Latin"]]
     short = [phrase for lang, phrases in PHRASES.items() if lang in langtag._LANGS["Latin"] for phrase in phrases]
-    assert all(len(text) >= langtag._AGREED_FROM for text in long)
+    assert all(len(text) >= detect._AGREED_FROM for text in long)
     early = langtag._detect_batch(long + short, "Latin")
-    monkeypatch.setattr(langtag, "_AGREED", langtag._TRIALS)  # every sample takes all seven trials
+    monkeypatch.setattr(detect, "_AGREED", detect._TRIALS)  # every sample takes all seven trials
     every = langtag._detect_batch(long + short, "Latin")
     assert [found[0][0] for found in early[: len(long)]] == [found[0][0] for found in every[: len(long)]]
     assert early[len(long) :] == every[len(long) :]  # short samples are not cut short

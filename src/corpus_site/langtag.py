@@ -1,22 +1,14 @@
-"""The only importer of langdetect: text → language tags."""
+"""Text → language tags: the writing system settles what it can, langdetect (run by detect.py) the rest."""
 
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, repeat
-from operator import add
-from pathlib import Path
-
-import numpy as np
-from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
-from langdetect.utils.ngram import NGram
 
 UNDETERMINED = "und"
 
@@ -360,53 +352,6 @@ def _before_detection(cleaned: str) -> _Judgement | _Pending:
     return _Pending(sample[:_SAMPLE], script, weight, confident)
 
 
-class _Profiles:
-    """langdetect's profiles of one script's languages as a matrix: a row of probabilities per n-gram."""
-
-    def __init__(self, script: str) -> None:
-        factory = DetectorFactory()
-        profiles = Path(PROFILES_DIRECTORY)
-        factory.load_json_profile([(profiles / lang).read_text(encoding="utf-8") for lang in _LANGS[script]])
-        self.langs: tuple[str, ...] = tuple(normalise_code(lang) or lang for lang in factory.langlist)
-        self.row = {gram: i for i, gram in enumerate(factory.word_lang_prob_map) if gram != " "}
-        self.probs = np.array(list(factory.word_lang_prob_map.values()), dtype=np.float64)
-
-
-_profiles: dict[str, _Profiles] = {}
-_profiles_lock = threading.Lock()
-
-
-def _profiles_of(script: str) -> _Profiles:
-    """One profile matrix per script and process, holding only that script's languages (threads race while loading)."""
-    found = _profiles.get(script)
-    if found is None:
-        with _profiles_lock:
-            found = _profiles.get(script)
-            if found is None:
-                # Only the script's languages: the n-grams of the others never enter a trial, and each
-                # update multiplies a handful of probabilities instead of 55.
-                found = _profiles[script] = _Profiles(script)
-    return found
-
-
-# langdetect's constants: seven trials, each multiplying in randomly drawn n-grams (smoothed by a
-# jittered alpha) until one language passes 0.99999, checked every fifth draw, for at most 1001 draws.
-_TRIALS = 7
-_ALPHA, _ALPHA_WIDTH, _BASE_FREQ = 0.5, 0.05, 10000
-_CONVERGED = 0.99999
-_CHECK_EVERY, _MOST_DRAWS = 5, 1001
-# Draws made for all trials at once, in rounds: half of the samples converge within 36 draws, nearly all
-# within 151, a few near-ties need langdetect's limit.
-_ROUNDS = (41, 161, _MOST_DRAWS)  # each one more than a multiple of _CHECK_EVERY: a round ends on a check
-_KEPT = 0.1  # candidates below this probability are left out, as langdetect does
-_AGREED = 3  # trials that, all settled on one language, decide a sample ...
-_AGREED_FROM = 120  # ... this long; shorter ones take all seven, whose spread says how unsure they are
-# The random draws are fixed once: like langdetect reseeding before every text, each text sees the
-# same sequence, so a text's tags never depend on what was detected before it.
-_DRAWS = np.random.default_rng(0).random((_TRIALS, _MOST_DRAWS))
-_SMOOTHING = ((_ALPHA + np.random.default_rng(1).standard_normal(_TRIALS) * _ALPHA_WIDTH) / _BASE_FREQ)[:, None, None]
-
-
 Candidates = tuple[tuple[str, float], ...]
 _DETECTED: dict[tuple[str, str], Candidates] = {}  # (sample, script) → candidates: one detection per distinct text
 _DETECTED_MAX = 16384
@@ -440,115 +385,8 @@ def _remember(sample: str, script: str, found: Candidates) -> None:
 
 
 def _detect_batch(samples: Sequence[str], script: str) -> list[Candidates]:
-    """langdetect's algorithm for several samples, run as array operations.
+    """langdetect's candidates for each sample among the languages of `script`, best first."""
+    # Here, not at the top: numpy then loads only in the processes that detect (see detect.py).
+    from corpus_site import detect
 
-    Its seven trials go side by side, each trial's running product of n-gram probabilities is a
-    cumulative sum of logarithms, and the samples of a document go through together. A sample's
-    result does not depend on the others in its batch. A long sample whose first _AGREED trials all
-    settle on one language is that language: the other trials only matter when a text is unsure.
-    """
-    profiles = _profiles_of(script)
-    rows = [_known_ngram_rows(_langdetect_text(sample), profiles.row) for sample in samples]
-    results: list[Candidates] = [()] * len(samples)
-    known = [i for i, found in enumerate(rows) if found.size]  # no known n-gram: no candidates
-    long = [i for i in known if len(samples[i]) >= _AGREED_FROM]
-    for i, (probs, agreed) in zip(long, _trials(profiles, [rows[i] for i in long], _AGREED), strict=True):
-        if agreed:
-            results[i] = _ranked(profiles.langs, probs)
-    rest = [i for i in known if not results[i]]
-    for i, (probs, _) in zip(rest, _trials(profiles, [rows[i] for i in rest], _TRIALS), strict=True):
-        results[i] = _ranked(profiles.langs, probs)
-    return results
-
-
-def _trials(profiles: _Profiles, rows: Sequence[np.ndarray], trials: int) -> list[tuple[np.ndarray, bool]]:
-    """For each sample's n-gram rows, the mean of its first `trials` trials' probabilities, and whether they all
-    settled on one language."""
-    results: list[tuple[np.ndarray, bool]] = [(np.empty(0), False)] * len(rows)
-    todo = list(range(len(rows)))
-    for draws in _ROUNDS:  # a round repeats the last one's draws and adds more, for the samples still undecided
-        if not todo:
-            break
-        lengths = np.array([rows[i].size for i in todo])
-        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        picks = starts[:, None, None] + (_DRAWS[None, :trials, :draws] * lengths[:, None, None]).astype(np.intp)
-        finals, settled = _run_trials(profiles.probs[np.concatenate([rows[i] for i in todo])[picks]])
-        undecided = []
-        for k, i in enumerate(todo):
-            if settled[k].all() or draws == _MOST_DRAWS:
-                winners = set(finals[k].argmax(axis=1).tolist())
-                results[i] = (finals[k].mean(axis=0), bool(settled[k].all()) and len(winners) == 1)
-            else:
-                undecided.append(i)
-        todo = undecided
-    return results
-
-
-def _ranked(langs: Sequence[str], probs: np.ndarray) -> Candidates:
-    """The languages above langdetect's reporting threshold, most probable first."""
-    return tuple(sorted(((lang, float(p)) for lang, p in zip(langs, probs, strict=True) if p > _KEPT),
-                        key=lambda item: -item[1]))  # fmt: skip
-
-
-def _run_trials(drawn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each trial's language probabilities where it stopped, and whether it converged.
-
-    `drawn` holds the drawn n-grams' probabilities, shaped (sample, trial, draw, language).
-    """
-    logs = np.log(drawn + _SMOOTHING[: drawn.shape[1]])
-    # The running sums at the checks (after draws 1, 6, 11, …): the draws between two checks summed first, as
-    # strided slices (elementwise, so the same on every machine), then a cumulative sum over the checks alone.
-    steps = [logs[:, :, start::_CHECK_EVERY, :] for start in range(1, _CHECK_EVERY + 1)]
-    logs = np.concatenate((logs[:, :, :1, :], sum(steps[1:], steps[0])), axis=2).cumsum(axis=2)
-    probs = np.exp(logs - logs.max(axis=3, keepdims=True))
-    probs /= probs.sum(axis=3, keepdims=True)
-    converged = probs.max(axis=3) > _CONVERGED
-    settled = converged.any(axis=2)
-    stop = np.where(settled, converged.argmax(axis=2), probs.shape[2] - 1)
-    return np.take_along_axis(probs, stop[:, :, None, None], axis=2)[:, :, 0, :], settled
-
-
-class _Normalised(dict[int, str]):
-    """str.translate table: a character to langdetect's normalised form (one CJK character per class, …)."""
-
-    def __missing__(self, point: int) -> str:
-        value: str = NGram.normalize(chr(point))
-        self[point] = value
-        return value
-
-
-_NORMALISED = _Normalised()
-_UPPERS = re.escape("".join(ch for ch in map(chr, range(0x10000)) if ch.isupper()))
-_UPPER_PAIR = re.compile(f"[{_UPPERS}]{{2}}")
-
-
-def _langdetect_text(sample: str) -> str:
-    """The text langdetect extracts n-grams from: normalised characters, single spaces, a leading space."""
-    # A space at the end counts (it ends the last word's n-grams); spaces at the start do not.
-    return " " + _SPACES.sub(" ", NGram.normalize_vi(sample).translate(_NORMALISED)).lstrip()
-
-
-def _known_ngram_rows(text: str, row: dict[str, int]) -> np.ndarray:
-    """Profile rows of the text's 1- to 3-grams that langdetect knows, one per occurrence.
-
-    langdetect starts its n-grams afresh after each space (its profiles hold no n-gram with a space
-    inside, so those need no filtering), and skips those ending in the second or later capital
-    letter of a word in capitals.
-    """
-    if _UPPER_PAIR.search(text):
-        return _known_ngram_rows_with_capitals(text, row)
-    pairs = list(map(add, text, text[1:]))
-    grams = chain(text, pairs, map(add, pairs, text[2:]))
-    found = np.fromiter(map(row.get, grams, repeat(-1)), dtype=np.intp)
-    return found[found >= 0]
-
-
-def _known_ngram_rows_with_capitals(text: str, row: dict[str, int]) -> np.ndarray:
-    found = [
-        row[gram]
-        for j in range(1, len(text))
-        if not (text[j].isupper() and text[j - 1].isupper())
-        for gram in (text[j], text[j - 1 : j + 1], text[j - 2 : j + 1] if j >= 2 else "")
-        if gram in row
-    ]
-    return np.array(found, dtype=np.intp)
+    return detect.detect_batch(samples, _LANGS[script])
