@@ -35,13 +35,11 @@ from corpus_site.records import Corpus, Problem
 from corpus_site.render import environment, render_site
 from corpus_site.report import Health
 from corpus_site.search import (
-    PAGEFIND_DIR,
-    SEARCH_DATA,
-    SEARCH_DATA_DIR,
     PagefindWork,
     SearchIndexError,
     bundle_names,
     fragment_source,
+    is_search_index_file,
     language_pages,
     search_data_files,
     search_pages,
@@ -497,19 +495,10 @@ def _site_key(
 def _previous_search_index(stage: StagedSite) -> Iterator[tuple[str, bytes | KeptFile]]:
     """The search index files of the site being replaced, as they are. Those the writer knows unchanged since the
     last build are linked without being read: about 14,000 files at 10,000 documents, 0.5 s of serve's first pass."""
-    for name in stage.old_files(_of_search_index):
+    for name in stage.old_files(is_search_index_file):
         digest = stage.known_digest(name)
         path = stage.out / name
         yield name, KeptFile(digest, path.read_bytes) if digest is not None else path.read_bytes()
-
-
-def _of_search_index(name: str) -> bool:
-    folder, _, rest = name.partition("/")
-    return (
-        name == SEARCH_DATA
-        or (folder == SEARCH_DATA_DIR and rest.endswith(".js") and "/" not in rest)
-        or (folder == PAGEFIND_DIR and bool(rest))
-    )
 
 
 def _template_location(error: BaseException) -> tuple[str, int] | None:

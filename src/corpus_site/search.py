@@ -161,6 +161,16 @@ def _group(document: Document, groups: Groups | None) -> str:
     return (groups or {}).get(document.id, document.id)
 
 
+def is_search_index_file(path: str) -> bool:
+    """Whether a path of the site (relative, with /) is one of the search index's files, as this module names them."""
+    folder, _, rest = path.partition("/")
+    return (
+        path == SEARCH_DATA
+        or (folder == SEARCH_DATA_DIR and rest.endswith(".js") and "/" not in rest)
+        or (folder == PAGEFIND_DIR and bool(rest))
+    )
+
+
 def search_data_files(
     site: Site, groups: Groups | None = None, memo: PageMemo | None = None
 ) -> Iterator[tuple[str, bytes | KeptFile]]:

@@ -334,9 +334,9 @@ def _reuse_if_same(old: os.DirEntry[str] | None, target: str, content: bytes) ->
 
     Only a regular file of the same size is read to compare; the rest are written anew.
     """
+    if old is None or not _is_regular(old):
+        return False
     try:
-        if old is None or not old.is_file(follow_symlinks=False):
-            return False
         if old.stat(follow_symlinks=False).st_size != len(content):
             return False
         with open(old.path, "rb") as handle:
@@ -348,6 +348,7 @@ def _reuse_if_same(old: os.DirEntry[str] | None, target: str, content: bytes) ->
 
 
 def _is_regular(entry: os.DirEntry[str]) -> bool:
+    """A regular file, never a symlink's target; False when the file system cannot say."""
     try:
         return entry.is_file(follow_symlinks=False)
     except OSError:
@@ -356,9 +357,9 @@ def _is_regular(entry: os.DirEntry[str]) -> bool:
 
 def _link(old: os.DirEntry[str] | None, target: str) -> bool:
     """Hard-link a regular old file known to hold the right bytes."""
+    if old is None or not _is_regular(old):
+        return False
     try:
-        if old is None or not old.is_file(follow_symlinks=False):
-            return False
         os.link(old.path, target)
         return True
     except OSError:
