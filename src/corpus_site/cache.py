@@ -257,11 +257,12 @@ class LoadCache:
         return seed_key(seed, self.options, self.file_digest)
 
     def file_digest(self, path: Path) -> bytes | None:
-        """file_digest, without reading a file that the file system shows unchanged since it was last hashed."""
+        """file_digest, without reading a file that the file system shows unchanged since it was last hashed:
+        by the last build, or by this one (a first build checks each seed again once it is loaded)."""
         name = os.fspath(path)
         if self._files_before is None:
             self._files_before = self._files_committed()
-        known = self._files_before.get(name)
+        known = self._files.get(name) or self._files_before.get(name)
         if known is not None:
             try:
                 if _seen(os.stat(name)) == known[0]:
