@@ -449,6 +449,55 @@ def synthetic_corpus(folder: Path, variant: int) -> Path:
     return write_files(folder, files)
 
 
+def descendants(pid: int) -> set[int]:
+    """The process's children, their children, and so on, as Linux lists them."""
+    found: set[int] = set()
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                children = Path(f"/proc/{current}/task/{task}/children").read_text().split()
+            except OSError:
+                continue
+            found.update(map(int, children))
+            stack.extend(map(int, children))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process tree from /proc")
+def test_a_build_killed_while_loading_leaves_no_worker_behind_to_hold_the_output(tmp_path: Path) -> None:
+    seeds = synthetic_corpus(tmp_path / "seeds", 0)
+    out = tmp_path / "site"
+    command = [sys.executable, "-m", "corpus_site", "build", str(seeds), "-o", str(out), "-q", "--jobs", "2"]
+    process = subprocess.Popen([*command, "--no-cache"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tree: set[int] = set()
+    while process.poll() is None and len(tree) < 3:  # the build's child and its two workers
+        tree = descendants(process.pid)
+    assert len(tree) >= 3, "the build ended before its workers were seen"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(map(running, tree)):
+        time.sleep(0.05)
+    assert not any(map(running, tree)), "a process of the killed build lives on"
+    # A worker left alive held the output folder's lock: the next build waited for it forever.
+    assert subprocess.run(command, capture_output=True, timeout=120).returncode == 0
+    assert (out / "index.html").is_file()
+
+
 def start_build(seeds: Path, out: Path) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "corpus_site", "build", str(seeds), "-o", str(out), "-q"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

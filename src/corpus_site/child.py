@@ -100,12 +100,15 @@ def _answer(receiver: Connection, child: multiprocessing.process.BaseProcess, pr
             raise error from RemoteTraceback(trace)
 
 
-def _die_with(parent: int) -> None:
-    """Be killed when `parent` dies, as one process killed would have been; an orphan would go on writing the
-    staging folder that the next build is about to use."""
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # it died before the line above
+def die_with(parent: int | None) -> None:
+    """Be killed when the process that started this one dies, as one process killed would have been; an orphan
+    would go on writing the staging folder that the next build is about to use, or hold the output folder's lock
+    (inherited across fork) so that the next build waits forever. `parent` is its pid where known, to catch a
+    death that came first."""
+    if sys.platform.startswith("linux"):
+        with suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if parent is not None and os.getppid() != parent:  # it died before the line above
         os._exit(1)
 
 
@@ -133,7 +136,7 @@ def _run(
 ) -> None:
     """The child's whole life: every outcome, even Ctrl-C, is sent to the parent rather than printed."""
     receiver.close()  # the parent's end: held open here too, a dead parent would go unnoticed
-    _die_with(parent)
+    die_with(parent)
     signal.signal(signal.SIGINT, _interrupt_once)
 
     def forward(stage: str, done: int, total: int) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus_site.cache import LoadCache
+from corpus_site.child import die_with
 from corpus_site.features import load_analysed
 from corpus_site.loader import Load, Loaded, SeedFile
 
@@ -135,10 +136,13 @@ def worker_count(executor: Executor) -> int | None:
 def _process_pool(jobs: int) -> ProcessPoolExecutor:
     # fork copies a process as it is; with other threads running (corpus-site serve) a lock one of them
     # holds would stay held in the child forever, so workers then start from a fresh interpreter.
+    # Either way a worker dies with the process that started it: a build killed while loading leaves none behind.
     methods = multiprocessing.get_all_start_methods()
     if threading.active_count() > 1 and "forkserver" in methods:
-        return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver"))
-    return ProcessPoolExecutor(jobs)
+        # The server starts the workers, and ends when this process does.
+        context = multiprocessing.get_context("forkserver")
+        return ProcessPoolExecutor(jobs, mp_context=context, initializer=die_with, initargs=(None,))
+    return ProcessPoolExecutor(jobs, initializer=die_with, initargs=(os.getpid(),))
 
 
 def load_all(
