@@ -318,8 +318,30 @@ def test_ngrams_are_the_ones_langdetect_extracts() -> None:
         detector.append(text)
         detector.cleaning_text()
         theirs = Counter(detector._extract_ngrams())
-        ours = Counter(gram_of[row] for row in detect._known_ngram_rows(detect._langdetect_text(text), profiles.row))
+        ours = Counter(gram_of[row] for row in detect._known_ngram_rows(detect._langdetect_text(text), profiles))
         assert ours == theirs, text
+
+
+def test_ngram_rows_found_word_by_word_are_those_of_the_whole_text_in_its_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The trials draw n-grams by position, so the rows' order is part of every result, not just their counts.
+    profiles = detect._profiles_of(langtag._LANGS["Latin"])
+    texts = [*MORE_SENTENCES["de"], *MORE_SENTENCES["pl"], "a b", "ab cd ", "x", " ", "Hello world, hello World"]  # no word in capitals: see the test above
+    spaced = [detect._langdetect_text(text) for text in texts]
+
+    def whole_text_rows(text: str) -> list[int]:
+        pairs = [a + b for a, b in zip(text, text[1:])]
+        grams = [*text, *pairs, *(pair + c for pair, c in zip(pairs, text[2:]))]
+        return [profiles.row[gram] for gram in grams if gram in profiles.row]
+
+    expected = [whole_text_rows(text) for text in spaced]
+    profiles.word_rows.clear()
+    first = [detect._known_ngram_rows(text, profiles).tolist() for text in spaced]
+    remembered = [detect._known_ngram_rows(text, profiles).tolist() for text in spaced]
+    profiles.word_rows.clear()
+    monkeypatch.setattr(detect, "_WORD_ROWS_MAX", 3)  # forgotten and looked up again along the way
+    forgetting = [detect._known_ngram_rows(text, profiles).tolist() for text in spaced]
+    assert first == remembered == forgetting == expected
+    assert 0 < len(profiles.word_rows) <= 3
 
 
 def test_rounds_of_draws_and_batches_give_what_one_text_with_all_draws_gives(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,6 +32,7 @@ class _Profiles:
         self.langs: tuple[str, ...] = tuple(normalise_code(lang) or lang for lang in factory.langlist)
         self.row = {gram: i for i, gram in enumerate(factory.word_lang_prob_map) if gram != " "}
         self.probs = np.array(list(factory.word_lang_prob_map.values()), dtype=np.float64)
+        self.word_rows: dict[str, tuple[bytes, bytes, bytes]] = {}  # see _known_ngram_rows
 
 
 _profiles: dict[tuple[str, ...], _Profiles] = {}
@@ -78,7 +79,7 @@ def detect_batch(samples: Sequence[str], langs: tuple[str, ...]) -> list[Candida
     settle on one language is that language: the other trials only matter when a text is unsure.
     """
     profiles = _profiles_of(langs)
-    rows = [_known_ngram_rows(_langdetect_text(sample), profiles.row) for sample in samples]
+    rows = [_known_ngram_rows(_langdetect_text(sample), profiles) for sample in samples]
     results: list[Candidates] = [()] * len(samples)
     known = [i for i, found in enumerate(rows) if found.size]  # no known n-gram: no candidates
     long = [i for i in known if len(samples[i]) >= _AGREED_FROM]
@@ -158,19 +159,47 @@ def _langdetect_text(sample: str) -> str:
     return " " + _SPACES.sub(" ", NGram.normalize_vi(sample).translate(_NORMALISED)).lstrip()
 
 
-def _known_ngram_rows(text: str, row: dict[str, int]) -> np.ndarray:
-    """Profile rows of the text's 1- to 3-grams that langdetect knows, one per occurrence.
+def _known_ngram_rows(text: str, profiles: _Profiles) -> np.ndarray:
+    """Profile rows of the text's 1- to 3-grams that langdetect knows, one per occurrence: every 1-gram in the
+    text's order, then every 2-gram, then every 3-gram.
 
-    langdetect starts its n-grams afresh after each space (its profiles hold no n-gram with a space
-    inside, so those need no filtering), and skips those ending in the second or later capital
-    letter of a word in capitals.
+    langdetect starts its n-grams afresh after each space, so each word's n-grams (with the spaces around it) are
+    its own whatever its neighbours: they are looked up once per word and process, not once per occurrence. It
+    also skips n-grams ending in the second or later capital letter of a word in capitals.
     """
     if _UPPER_PAIR.search(text):
-        return _known_ngram_rows_with_capitals(text, row)
-    pairs = list(map(add, text, text[1:]))
-    grams = chain(text, pairs, map(add, pairs, text[2:]))
-    found = np.fromiter(map(row.get, grams, repeat(-1)), dtype=np.intp)
-    return found[found >= 0]
+        return _known_ngram_rows_with_capitals(text, profiles.row)
+    memo = profiles.word_rows
+    ones, twos, threes = [], [], []
+    words = text.split(" ")  # text is " word word …", perhaps with a space at the end: words[0] is ""
+    last = len(words) - 1
+    for index in range(1, last + 1):
+        word = words[index]
+        if not word:
+            continue
+        spaced = f" {word} " if index < last else f" {word}"
+        found = memo.get(spaced)
+        if found is None:
+            if len(memo) >= _WORD_ROWS_MAX:
+                memo.clear()
+            found = memo[spaced] = _word_rows(spaced, profiles.row)
+        ones.append(found[0])
+        twos.append(found[1])
+        threes.append(found[2])
+    return np.frombuffer(b"".join(ones + twos + threes), dtype=np.intp)
+
+
+_WORD_ROWS_MAX = 8192  # words remembered per profile set (about 3 MB); most of a text's words are common ones
+
+
+def _word_rows(spaced: str, row: dict[str, int]) -> tuple[bytes, bytes, bytes]:
+    """The profile rows of one word's known 1-, 2- and 3-grams, `spaced` by a space before and any after it."""
+    pairs = list(map(add, spaced, spaced[1:]))
+    grams = (spaced, pairs, map(add, pairs, spaced[2:]))
+    return tuple(  # type: ignore[return-value]
+        np.fromiter((found for gram in kind if (found := row.get(gram)) is not None), dtype=np.intp).tobytes()
+        for kind in grams
+    )
 
 
 def _known_ngram_rows_with_capitals(text: str, row: dict[str, int]) -> np.ndarray:
