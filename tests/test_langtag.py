@@ -322,15 +322,16 @@ def test_ngrams_are_the_ones_langdetect_extracts() -> None:
         assert ours == theirs, text
 
 
-def test_ngram_rows_found_word_by_word_are_those_of_the_whole_text_in_its_order(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ngram_rows_found_word_by_word_are_those_of_the_whole_text_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
     # The trials draw n-grams by position, so the rows' order is part of every result, not just their counts.
     profiles = detect._profiles_of(langtag._LANGS["Latin"])
-    texts = [*MORE_SENTENCES["de"], *MORE_SENTENCES["pl"], "a b", "ab cd ", "x", " ", "Hello world, hello World"]  # no word in capitals: see the test above
+    # No word in capitals: the test above covers those.
+    texts = [*MORE_SENTENCES["de"], *MORE_SENTENCES["pl"], "a b", "ab cd ", "x", " ", "Hello world, hello World"]
     spaced = [detect._langdetect_text(text) for text in texts]
 
     def whole_text_rows(text: str) -> list[int]:
-        pairs = [a + b for a, b in zip(text, text[1:])]
-        grams = [*text, *pairs, *(pair + c for pair, c in zip(pairs, text[2:]))]
+        pairs = [a + b for a, b in zip(text, text[1:], strict=False)]
+        grams = [*text, *pairs, *(pair + c for pair, c in zip(pairs, text[2:], strict=False))]
         return [profiles.row[gram] for gram in grams if gram in profiles.row]
 
     expected = [whole_text_rows(text) for text in spaced]
