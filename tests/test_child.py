@@ -120,6 +120,37 @@ def test_ctrl_c_lets_the_child_clean_up_once_then_ends_both(tmp_path: Path, who:
     assert gone(child)
 
 
+INTERRUPTED_AT_FORK = """
+import multiprocessing.context, os, signal, sys, time
+from corpus_site.child import run_in_child
+
+start = multiprocessing.context.ForkProcess.start
+
+def start_then_ctrl_c(self):
+    start(self)
+    os.kill(os.getpid(), signal.SIGINT)  # lands before run_in_child waits for an answer
+
+multiprocessing.context.ForkProcess.start = start_then_ctrl_c
+
+def work(progress):
+    while True:
+        time.sleep(0.05)
+
+try:
+    run_in_child(work, None)
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_right_after_the_fork_still_ends_both() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", INTERRUPTED_AT_FORK], stderr=subprocess.DEVNULL)
+    try:
+        assert parent.wait(timeout=30) == 130  # it used to wait at exit for a child that was never told
+    finally:
+        parent.kill()
+
+
 def test_the_child_dies_with_its_parent(tmp_path: Path) -> None:
     parent, child = start_parent(tmp_path)
     parent.kill()

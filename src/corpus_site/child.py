@@ -52,11 +52,18 @@ def run_in_child(work: Callable[[Progress | None], Result], progress: Progress |
     call it makes is made here too, in order."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    arguments = (work, receiver, sender, progress is not None, os.getpid())
+    # Ctrl-C is held back across the fork, here until the child exists and there until it can take it: one that
+    # came between the two used to leave the child unaware of it, and this interpreter waiting at exit for the child
+    # (a non-daemon process) forever.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    arguments = (work, receiver, sender, progress is not None, os.getpid(), signal.SIGINT not in held)
     child = context.Process(target=_run, args=arguments, name="corpus-site build")
-    child.start()
-    sender.close()  # so that the receiver sees the end of the pipe when the child is gone
     try:
+        try:
+            child.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        sender.close()  # so that the receiver sees the end of the pipe when the child is gone
         return _answer(receiver, child, progress)  # type: ignore[no-any-return]
     except KeyboardInterrupt:
         # Ctrl-C in a terminal reaches the child too, and it takes only the first; `kill -INT` reaches us alone.
@@ -68,7 +75,8 @@ def run_in_child(work: Callable[[Progress | None], Result], progress: Progress |
             child.terminate()
         raise
     finally:
-        child.join()
+        if child.pid is not None:  # started
+            child.join()
         receiver.close()
 
 
@@ -133,6 +141,7 @@ def _run(
     sender: Connection,
     report_progress: bool,
     parent: int,
+    take_ctrl_c: bool,
 ) -> None:
     """The child's whole life: every outcome, even Ctrl-C, is sent to the parent rather than printed."""
     receiver.close()  # the parent's end: held open here too, a dead parent would go unnoticed
@@ -143,6 +152,8 @@ def _run(
         sender.send(("progress", (stage, done, total)))
 
     try:
+        if take_ctrl_c:  # held back by the parent across the fork: one that came meanwhile arrives now
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         outcome: tuple[str, object] = ("result", work(forward if report_progress else None))
     except BaseException as error:  # noqa: BLE001 - the parent raises it again
         outcome = ("error", (_portable(error), traceback.format_exc()))
