@@ -5,6 +5,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 from langdetect.detector import Detector
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
@@ -298,6 +299,17 @@ def test_accuracy_on_sentences_and_their_first_words() -> None:
     starts = [(lang, " ".join(text.split()[:5])) for lang, text in sentences if lang not in ("zh", "ja")]
     misses = [(lang, text) for lang, text in starts if tag_blocks([text]) != (lang,)]
     assert 1 - len(misses) / len(starts) >= 0.9, misses
+
+
+def test_profile_matrices_are_langdetect_tables_to_the_bit() -> None:
+    for langs in langtag._LANGS.values():
+        factory = DetectorFactory()
+        factory.load_json_profile([(Path(PROFILES_DIRECTORY) / lang).read_text(encoding="utf-8") for lang in langs])
+        profiles = detect._Profiles(langs)
+        table = factory.word_lang_prob_map
+        assert profiles.row == {gram: i for i, gram in enumerate(table) if gram != " "}
+        assert profiles.probs.tobytes() == np.array(list(table.values()), dtype=np.float64).tobytes()
+        assert profiles.langs == tuple(normalise_code(lang) or lang for lang in factory.langlist)
 
 
 def test_ngrams_are_the_ones_langdetect_extracts() -> None:
