@@ -690,3 +690,18 @@ def test_a_plain_text_paragraph_mixing_scripts_gets_a_lang_per_line(tmp_path):
     assert arabic.lang == "ar"
     span = BeautifulSoup(arabic.html, "html.parser").find("span")
     assert (span["lang"], span["dir"]) == ("en", "ltr")
+
+
+def test_reading_to_the_end_takes_a_file_that_grew_and_stops_past_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "seed.txt"
+    path.write_bytes(b"x" * 5000)
+    with path.open("rb") as handle:  # as stat said
+        assert loader.read_to_end(handle, 5000, 10_000) == b"x" * 5000
+    with path.open("rb") as handle:  # it grew after stat: all of it still
+        assert loader.read_to_end(handle, 100, 10_000) == b"x" * 5000
+    with path.open("rb") as handle:  # it shrank
+        assert loader.read_to_end(handle, 9000, 10_000) == b"x" * 5000
+    with path.open("rb") as handle:  # past the limit: one byte more than the limit, and no more
+        assert len(loader.read_to_end(handle, 100, 1000)) == 1001
+    with path.open("rb") as handle:
+        assert len(loader.read_to_end(handle, 5000, 1000)) == 1001

@@ -28,7 +28,7 @@ from jinja2 import Environment, Template, Undefined, meta, nodes
 from markupsafe import Markup
 
 from corpus_site import __version__
-from corpus_site.loader import Loaded, SeedFile
+from corpus_site.loader import Loaded, SeedFile, read_to_end
 from corpus_site.writer import FileFacts, KeptFile, Ledger, output_files
 
 CACHE_DIR_NAME = ".corpus-site-cache"  # beside the seeds folder by default; hidden, so never read as seeds
@@ -170,7 +170,7 @@ def _digest_and_stat(name: str) -> tuple[bytes | None, os.stat_result | None]:
         if before.st_size > _MAX_KEYED_BYTES:
             return None, None
         with open(name, "rb") as handle:
-            data = handle.read(_MAX_KEYED_BYTES + 1)
+            data = read_to_end(handle, before.st_size, _MAX_KEYED_BYTES)
             after = os.fstat(handle.fileno())
     except OSError:
         return None, None

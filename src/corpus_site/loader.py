@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 
@@ -369,11 +369,22 @@ def _read(path: Path, limit: int) -> bytes | str:
         if info.st_size > limit:
             return f"too large to read ({info.st_size / _MIB:,.1f} MB; the limit is {limit / _MIB:,.0f} MB)"
         try:
-            data = handle.read(limit + 1)
+            data = read_to_end(handle, info.st_size, limit)
         except OSError as error:
             return f"cannot be read ({_reason(error)})"
     if len(data) > limit:  # it grew after we looked
         return f"too large to read (over {limit / _MIB:,.0f} MB)"
+    return data
+
+
+def read_to_end(handle: BinaryIO, size: int, limit: int) -> bytes:
+    """The rest of the file, up to `limit` + 1 bytes (more than that is too large), `size` being what it should hold.
+
+    `read(limit + 1)` would make a buffer of the limit's size for every file, however small (0.3 s for 10,000
+    seeds of 3 KB against 0.1 s); one byte past the expected size shows a file that grew, which is read on."""
+    data = handle.read(min(size, limit) + 1)
+    if len(data) > size and len(data) <= limit:
+        data += handle.read(limit + 1 - len(data))
     return data
 
 
