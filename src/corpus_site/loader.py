@@ -282,6 +282,8 @@ def assign_ids(sources: list[str]) -> dict[str, str]:
 
 def _spelled_outside_ascii(source: str) -> bool:
     """Letters the slug cannot spell (Han, Cyrillic, …): what is left of the name may say little, so a hash joins it."""
+    if source.isascii():  # most names: each of their letters is its own spelling
+        return False
     return any(char.isalpha() and not unicodedata.normalize("NFKD", char).encode("ascii", "ignore") for char in source)
 
 
