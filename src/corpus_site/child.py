@@ -55,10 +55,11 @@ def run_in_child(work: Callable[[Progress | None], Result], progress: Progress |
     # Ctrl-C is held back across the fork, here until the child exists and there until it can take it: one that
     # came between the two used to leave the child unaware of it, and this interpreter waiting at exit for the child
     # (a non-daemon process) forever.
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, ())  # the mask as it is
     arguments = (work, receiver, sender, progress is not None, os.getpid(), signal.SIGINT not in held)
     child = context.Process(target=_run, args=arguments, name="corpus-site build")
     try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             child.start()
         finally:
