@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from corpus_site.child import ChildDied, RemoteTraceback, can_fork, run_in_child
+from corpus_site import child as child_module
+from corpus_site.child import ChildDied, RemoteTraceback, can_fork, die_with, give_back_freed_memory, run_in_child
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="the child process is forked, which only Linux does safely")
 
@@ -156,3 +157,15 @@ def test_the_child_dies_with_its_parent(tmp_path: Path) -> None:
     parent.kill()
     parent.wait(timeout=30)
     assert gone(child), "an orphaned child would go on writing the staging folder the next build uses"
+
+
+def test_without_a_c_library_to_open_by_name_memory_and_parent_death_are_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Windows' LoadLibrary refuses None; ctypes.CDLL(None) then raises TypeError, which used to end the build there.
+    def no_library(name: object, *args: object, **kwargs: object) -> None:
+        raise TypeError("LoadLibrary() argument 1 must be str, not None")
+
+    monkeypatch.setattr(child_module.ctypes, "CDLL", no_library)
+    give_back_freed_memory()
+    die_with(None)

@@ -43,8 +43,18 @@ def can_fork() -> bool:
 def give_back_freed_memory() -> None:
     """Hand the memory freed objects leave in glibc's heap back to the system, which glibc does not do by itself,
     so that a long-lived process holds only what it uses. Where there is no malloc_trim, nothing happens."""
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
+    libc = _c_library()
+    if libc is not None:
+        with suppress(AttributeError):  # not glibc
+            libc.malloc_trim(0)
+
+
+def _c_library() -> ctypes.CDLL | None:
+    """The C library this process runs on; None where it cannot be opened by that name (Windows)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except (OSError, TypeError):  # Windows' LoadLibrary takes no None
+        return None
 
 
 def run_in_child(work: Callable[[Progress | None], Result], progress: Progress | None) -> Result:
@@ -114,9 +124,10 @@ def die_with(parent: int | None) -> None:
     would go on writing the staging folder that the next build is about to use, or hold the output folder's lock
     (inherited across fork) so that the next build waits forever. `parent` is its pid where known, to catch a
     death that came first."""
-    if sys.platform.startswith("linux"):
-        with suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    libc = _c_library() if sys.platform.startswith("linux") else None
+    if libc is not None:
+        with suppress(AttributeError):
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if parent is not None and os.getppid() != parent:  # it died before the line above
         os._exit(1)
 
