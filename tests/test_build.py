@@ -22,7 +22,7 @@ import pytest
 from corpus_site import build as build_module
 from corpus_site import search
 from corpus_site.build import BuildError, build
-from corpus_site.writer import _STAGING_MARK, KeptFile
+from corpus_site.writer import _STAGING_MARK, MANIFEST, KeptFile
 from helpers import EN, FR, HE, PT, SEEDS, load_json, parse, write_files
 
 
@@ -333,6 +333,85 @@ def test_a_pages_only_build_links_the_last_search_index_unread_unless_it_changed
     after = {name: (out / name).stat().st_ino for name in index_files}
     assert {name for name in index_files if after[name] != before[name]} == set()  # every one linked, none copied
     assert touched.read_bytes() == touched_bytes  # kept as it now is, as the search index is until it is made again
+
+
+def pagefind_files(out: Path) -> dict[str, bytes]:
+    return {name: content for name, content in snapshot(out).items() if search.is_pagefind_file(name)}
+
+
+def test_pages_first_puts_the_pages_in_beside_the_last_bundles_then_the_whole_site(tmp_path: Path, seeds: Path) -> None:
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    build(seeds, out, cache_dir=cache)
+    last_bundles = pagefind_files(out)
+    assert last_bundles
+    (seeds / "more.txt").write_text(f"{FR}\n\n{FR}\n", encoding="utf-8")  # new French text: a bundle to make again
+    seen: list[tuple[int, dict[str, bytes]]] = []
+    result = build(
+        seeds, out, cache_dir=cache, pages_first=lambda pages: seen.append((pages.document_count, snapshot(out)))
+    )
+    assert len(seen) == 1
+    count, pages_in = seen[0]
+    assert count == result.document_count == 4
+    plain = tmp_path / "plain"
+    build(seeds, plain, cache=False)
+    whole = snapshot(plain)
+
+    # First: every file of the new site but Pagefind's (and the list of them all), and the last build's bundles.
+    def pages_of(files: dict[str, bytes]) -> dict[str, bytes]:
+        return {name: content for name, content in files.items() if not search.is_pagefind_file(name)} | {MANIFEST: b""}
+
+    assert pages_of(pages_in) == pages_of(whole)
+    assert pagefind_files(out) != last_bundles
+    assert {name: content for name, content in pages_in.items() if search.is_pagefind_file(name)} == last_bundles
+    # Then the site a plain build makes, and nothing left beside it.
+    assert snapshot(out) == whole
+    assert leftovers(out) == []
+    # The pages were written once: the second swap linked them, and wrote only Pagefind's new files.
+    made = [name for name, content in pagefind_files(out).items() if last_bundles.get(name) != content]
+    assert made and result.written.written == len(made)
+
+
+def test_pages_first_is_not_told_when_pagefind_has_nothing_to_make(tmp_path: Path, seeds: Path) -> None:
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    build(seeds, out, cache_dir=cache)
+    templates = write_files(
+        tmp_path / "templates", {"404.html": "{% extends 'base.html' %}{% block content %}Lost{% endblock %}"}
+    )
+    told: list[int] = []
+    build(seeds, out, cache_dir=cache, templates=templates, pages_first=lambda pages: told.append(pages.document_count))
+    assert told == []  # the pages and the index went in at once, in one swap
+    assert "Lost" in (out / "404.html").read_text(encoding="utf-8")
+
+
+def test_when_pagefind_fails_after_the_pages_went_in_first_they_stay(
+    tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    build(seeds, out, cache_dir=cache)
+    last_bundles = pagefind_files(out)
+    real = search.pagefind_binary()
+    failing = tmp_path / "pagefind"  # says its version as the real one does, then fails on every bundle
+    failing.write_text(
+        f"#!{sys.executable}\nimport os, sys\n"
+        f"if sys.argv[1:] == ['--version']: os.execv({str(real)!r}, [{str(real)!r}, '--version'])\n"
+        "sys.exit('stand-in: cannot index')\n"
+    )
+    failing.chmod(0o755)
+    monkeypatch.setattr(search, "pagefind_binary", lambda: failing)
+    (seeds / "more.txt").write_text(f"{FR}\n\n{FR}\n", encoding="utf-8")
+    told: list[int] = []
+    with pytest.raises(BuildError, match="Pagefind failed on the Fran"):
+        build(seeds, out, cache_dir=cache, pages_first=lambda pages: told.append(pages.document_count))
+    assert told == [4]
+    assert (out / "docs" / "more.html").is_file()
+    assert pagefind_files(out) == last_bundles
+    assert leftovers(out) == [] and not [
+        path for path in cache.iterdir() if path.name.startswith("corpus-site-pagefind-")
+    ]
+    monkeypatch.undo()
+    build(seeds, out, cache_dir=cache)
+    build(seeds, tmp_path / "plain", cache=False)
+    assert snapshot(out) == snapshot(tmp_path / "plain")
 
 
 def test_pagefind_works_in_the_cache_folder_and_leaves_nothing_there(

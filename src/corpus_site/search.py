@@ -167,8 +167,14 @@ def is_search_index_file(path: str) -> bool:
     return (
         path == SEARCH_DATA
         or (folder == SEARCH_DATA_DIR and rest.endswith(".js") and "/" not in rest)
-        or (folder == PAGEFIND_DIR and bool(rest))
+        or is_pagefind_file(path)
     )
+
+
+def is_pagefind_file(path: str) -> bool:
+    """Whether a path of the site is one of Pagefind's bundles' files (the offline index is not)."""
+    folder, _, rest = path.partition("/")
+    return folder == PAGEFIND_DIR and bool(rest)
 
 
 def search_data_files(

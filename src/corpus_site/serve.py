@@ -165,14 +165,14 @@ def serve(
 ) -> int:
     """Build, then serve `out` until Ctrl-C, rebuilding after each change; 0 when stopped, 2 if it cannot start.
 
-    Pagefind has no incremental mode, so a change is built twice: the pages first (keeping the last
-    search index), which reloads the open page, then the whole site with its index once nothing else changed.
+    Pagefind has no incremental mode, so a change goes in twice (build's `pages_first`): the pages with the last
+    search index, which reloads the open page, then the whole site once Pagefind has made the new index.
     """
 
-    def rebuild(*, search_index: bool = True) -> BuildResult:
+    def rebuild(pages_first: Callable[[BuildResult], None] | None = None) -> BuildResult:
         return build(
-            seeds, out, templates=templates, jobs=jobs, cache_dir=cache_dir, cache=cache, search_index=search_index,
-            waiting=waiting,
+            seeds, out, templates=templates, jobs=jobs, cache_dir=cache_dir, cache=cache, waiting=waiting,
+            pages_first=pages_first,
         )  # fmt: skip
 
     folders = watched_folders(seeds, templates)
@@ -197,15 +197,11 @@ def serve(
     thread = threading.Thread(target=server.serve_forever, name="corpus-site-serve", daemon=True)
     thread.start()
     print(f"Serving {out}/ at http://{HOST}:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
-    index_due = False
     try:
         while True:
             time.sleep(POLL_SECONDS)
             now = snapshot(folders)
             if now == before:
-                if index_due:
-                    index_due = False
-                    _update_index(rebuild)
                 continue
             time.sleep(POLL_SECONDS)  # an editor saving, a copy in progress: let the files settle first
             settled = snapshot(folders)
@@ -214,13 +210,7 @@ def serve(
             changed = changed_paths(before, settled)
             before = settled
             print(f"Changed: {_describe(changed)}; rebuilding…", flush=True)
-            try:
-                _say_built(out, rebuild(search_index=False))
-            except BuildError as error:
-                print(f"corpus-site: error: {error}", file=sys.stderr, flush=True)
-                continue
-            state.bump()
-            index_due = True
+            _rebuild_pages_first(rebuild, out, state)
     except KeyboardInterrupt:
         pass
     finally:
@@ -230,14 +220,28 @@ def serve(
     return 0
 
 
-def _update_index(rebuild: Callable[[], BuildResult]) -> None:
+def _rebuild_pages_first(
+    rebuild: Callable[[Callable[[BuildResult], None]], BuildResult], out: Path, state: SiteState
+) -> None:
+    """One build: the open page reloads as soon as the pages are in; the search index is reported when it follows."""
+    pages_in = False
+
+    def pages_first(result: BuildResult) -> None:
+        nonlocal pages_in
+        pages_in = True
+        _say_built(out, result)
+        state.bump()
+
     try:
-        result = rebuild()
+        result = rebuild(pages_first)
     except BuildError as error:
         print(f"corpus-site: error: {error}", file=sys.stderr, flush=True)
         return
+    if not pages_in:  # the search index had nothing to make again, or the site was kept as it was
+        pages_first(result)
     seconds = dict(result.timings).get("search index")
-    print("Search index updated" + (f" in {seconds:.2f} s" if seconds is not None else "") + ".", flush=True)
+    if seconds is not None:
+        print(f"Search index updated in {seconds:.2f} s.", flush=True)
 
 
 def _describe(paths: list[str]) -> str:
