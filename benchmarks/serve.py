@@ -1,0 +1,122 @@
+"""Time `corpus-site serve` as seeds are added: when the pages are in, and when the search index follows.
+
+    python benchmarks/serve.py --size 10000 --runs 3
+
+It writes the benchmark's corpus (bench.py's generator) into --work/<size>/seeds unless a corpus of that size is
+there already (`bench.py --keep` leaves one), starts `corpus-site serve` on a free port, waits for its first
+build, then adds --runs new documents one at a time. For each it reports the seconds from the write to serve's
+"Built" line (the pages are in and the open page reloads) and to its "Search index updated" line. Both include
+the time serve takes to notice the change (it looks every POLL_SECONDS and waits that long again for the files to
+settle). The added seeds are removed at the end, and serve is stopped with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import _USER_CACHE, document, generate, machine, seed_path  # noqa: E402 - beside this script
+
+WAIT = 1800  # seconds: a bound on a first build of 100,000 documents, not a measure
+
+
+class Served:
+    """A `corpus-site serve` process, with each line it prints and when it printed it."""
+
+    def __init__(self, seeds: Path, out: Path) -> None:
+        command = [sys.executable, "-m", "corpus_site", "serve", str(seeds), "-o", str(out), "--port", "0"]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        self.lines: queue.Queue[tuple[float, str]] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put((time.perf_counter(), line.rstrip("\n")))
+
+    def wait_for(self, pattern: str) -> float:
+        """When serve printed a line matching `pattern` (lines before it are passed over)."""
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            try:
+                when, line = self.lines.get(timeout=1)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    raise SystemExit(f"serve exited with {self.process.returncode}") from None
+                continue
+            if "error" in line:
+                raise SystemExit(f"serve: {line}")
+            if re.search(pattern, line):
+                return when
+        raise SystemExit(f"serve never printed {pattern!r}")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", type=int, default=10000, metavar="N", help="corpus size (default: 10000)")
+    parser.add_argument("--runs", type=int, default=3, help="seeds added one after another (default: 3)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=_USER_CACHE / "corpus-site-bench",
+        help=f"scratch folder, shared with bench.py (default: {_USER_CACHE / 'corpus-site-bench'})",
+    )
+    args = parser.parse_args(argv)
+    work = args.work / str(args.size)
+    seeds = work / "seeds"
+    if not seed_path(seeds, args.size - 1).is_file():
+        print(f"generating {args.size:,} documents in {seeds}", file=sys.stderr, flush=True)
+        generate(seeds, args.size)
+    added = [seed_path(seeds, args.size + 1000 + run) for run in range(args.runs)]
+    where = machine()
+    served = Served(seeds, work / "serve-out")
+    pages, index = [], []
+    try:
+        served.wait_for(r"^Serving ")
+        for run, path in enumerate(added):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            written = time.perf_counter()
+            path.write_text(document(args.size + 1000 + run), encoding="utf-8")
+            pages.append(served.wait_for(r"^Built ") - written)
+            index.append(served.wait_for(r"^Search index updated") - written)
+            print(f"seed {run + 1}: pages in {pages[-1]:.2f} s, search index in {index[-1]:.2f} s", flush=True)
+    finally:
+        served.stop()
+        for path in added:
+            path.unlink(missing_ok=True)
+            if path.parent.is_dir() and not any(path.parent.iterdir()):
+                path.parent.rmdir()
+    print(f"\nMachine: {where}; load average at the end {os.getloadavg()[0]:.2f}")
+    print(f"Command: python benchmarks/serve.py {' '.join(argv if argv is not None else sys.argv[1:])}")
+    print(
+        f"Adding one seed to {args.size:,} documents under serve, seconds from the write (median of {args.runs}): "
+        f"pages {statistics.median(pages):.2f}, search index {statistics.median(index):.2f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
