@@ -21,7 +21,7 @@ import pytest
 
 from corpus_site import build as build_module
 from corpus_site import search
-from corpus_site.build import BuildError, build
+from corpus_site.build import BuildError, BuildResult, build
 from corpus_site.writer import _STAGING_MARK, MANIFEST, KeptFile
 from helpers import EN, FR, HE, PT, SEEDS, load_json, parse, write_files
 
@@ -346,9 +346,12 @@ def test_pages_first_puts_the_pages_in_beside_the_last_bundles_then_the_whole_si
     assert last_bundles
     (seeds / "more.txt").write_text(f"{FR}\n\n{FR}\n", encoding="utf-8")  # new French text: a bundle to make again
     seen: list[tuple[int, dict[str, bytes]]] = []
-    result = build(
-        seeds, out, cache_dir=cache, pages_first=lambda pages: seen.append((pages.document_count, snapshot(out)))
-    )
+
+    def pages_first(pages: BuildResult) -> bool:
+        seen.append((pages.document_count, snapshot(out)))
+        return True
+
+    result = build(seeds, out, cache_dir=cache, pages_first=pages_first)
     assert len(seen) == 1
     count, pages_in = seen[0]
     assert count == result.document_count == 4
@@ -378,9 +381,26 @@ def test_pages_first_is_not_told_when_pagefind_has_nothing_to_make(tmp_path: Pat
         tmp_path / "templates", {"404.html": "{% extends 'base.html' %}{% block content %}Lost{% endblock %}"}
     )
     told: list[int] = []
-    build(seeds, out, cache_dir=cache, templates=templates, pages_first=lambda pages: told.append(pages.document_count))
+    build(seeds, out, cache_dir=cache, templates=templates, pages_first=lambda pages: bool(told.append(1)) or True)
     assert told == []  # the pages and the index went in at once, in one swap
     assert "Lost" in (out / "404.html").read_text(encoding="utf-8")
+
+
+def test_pages_first_saying_stop_leaves_the_last_bundles_to_the_next_build(tmp_path: Path, seeds: Path) -> None:
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    build(seeds, out, cache_dir=cache)
+    last_bundles = pagefind_files(out)
+    (seeds / "more.txt").write_text(f"{FR}\n\n{FR}\n", encoding="utf-8")
+    result = build(seeds, out, cache_dir=cache, pages_first=lambda pages: False)
+    assert result.document_count == 4 and "search index" not in dict(result.timings)
+    assert (out / "docs" / "more.html").is_file()
+    assert pagefind_files(out) == last_bundles
+    assert leftovers(out) == [] and not [
+        path for path in cache.iterdir() if path.name.startswith("corpus-site-pagefind-")
+    ]
+    build(seeds, out, cache_dir=cache)  # nothing changed since, but the bundles are made now
+    build(seeds, tmp_path / "plain", cache=False)
+    assert snapshot(out) == snapshot(tmp_path / "plain")
 
 
 def test_when_pagefind_fails_after_the_pages_went_in_first_they_stay(
@@ -401,7 +421,7 @@ def test_when_pagefind_fails_after_the_pages_went_in_first_they_stay(
     (seeds / "more.txt").write_text(f"{FR}\n\n{FR}\n", encoding="utf-8")
     told: list[int] = []
     with pytest.raises(BuildError, match="Pagefind failed on the Fran"):
-        build(seeds, out, cache_dir=cache, pages_first=lambda pages: told.append(pages.document_count))
+        build(seeds, out, cache_dir=cache, pages_first=lambda pages: bool(told.append(pages.document_count)) or True)
     assert told == [4]
     assert (out / "docs" / "more.html").is_file()
     assert pagefind_files(out) == last_bundles

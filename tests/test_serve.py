@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from corpus_site.build import build
-from corpus_site.serve import SCRIPT_PATH, VERSION_PATH, inject_reload
+from corpus_site.build import BuildResult, build
+from corpus_site.search import is_pagefind_file
+from corpus_site.serve import SCRIPT_PATH, VERSION_PATH, SiteState, _rebuild_pages_first, inject_reload
 
 EN = "The library opens at nine in the morning and closes late on Fridays, when the reading room is busy."
 PT = "A biblioteca abre às nove da manhã e fecha tarde às sextas-feiras, quando a sala de leitura está cheia."
@@ -177,6 +178,36 @@ def test_a_template_change_rebuilds_and_a_template_error_keeps_serving(corpus: P
         assert process.wait(timeout=WAIT) == 0
     finally:
         server.close()
+
+
+def test_when_more_changes_came_meanwhile_the_search_index_waits_for_their_build(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    build(corpus, out, cache_dir=cache)
+
+    def bundles() -> dict[str, bytes]:
+        return {name: content for name, content in files_of(out).items() if is_pagefind_file(name)}
+
+    last = bundles()
+    (corpus / "third.md").write_text(f"---\ntitle: Third note\n---\n\n{PT} {PT}\n", encoding="utf-8")
+    state = SiteState()
+
+    def rebuild(pages_first: Callable[[BuildResult], bool]) -> BuildResult:
+        return build(corpus, out, cache_dir=cache, pages_first=pages_first)
+
+    _rebuild_pages_first(rebuild, out, state, changed_meanwhile=lambda: True)
+    printed = capsys.readouterr().out
+    assert re.search(r"^Built .*: 3 documents", printed, re.MULTILINE)
+    assert "the search index waits for the next build" in printed and "Search index updated" not in printed
+    assert state.version == 1 and (out / "docs" / "third.html").is_file()
+    assert bundles() == last
+    # The next build (here with nothing changed since) makes it.
+    _rebuild_pages_first(rebuild, out, state, changed_meanwhile=lambda: False)
+    printed = capsys.readouterr().out
+    assert re.search(r"^Built .*\n.*^Search index updated in", printed, re.MULTILINE | re.DOTALL)
+    build(corpus, tmp_path / "plain", cache=False)
+    assert files_of(out) == files_of(tmp_path / "plain")
 
 
 def test_a_port_in_use_is_one_clear_error(corpus: Path, tmp_path: Path, server: Server) -> None:

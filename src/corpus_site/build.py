@@ -103,7 +103,7 @@ def build(
     search_index: bool = True,
     isolate: bool = True,
     waiting: Callable[[], None] | None = None,
-    pages_first: Callable[[BuildResult], None] | None = None,
+    pages_first: Callable[[BuildResult], bool] | None = None,
 ) -> BuildResult:
     """Load every seed, render the site and swap it into `out`.
 
@@ -111,7 +111,8 @@ def build(
     exits before Pagefind runs: see `_isolated`. Another build into `out` is waited for (`waiting` is called
     when that starts). With `pages_first` (serve), a site whose search index has bundles to make again goes in
     twice: first the pages beside the last build's Pagefind bundles, then `pages_first` is told, then the whole
-    site with its new bundles.
+    site with its new bundles, unless `pages_first` returned False: then the build ends there, and the result
+    it returns has no "search index" timing.
     """
     arguments = dict(locals())  # all of them, so a new option can never be left out of the site's fingerprint
     started = time.perf_counter()
@@ -350,7 +351,7 @@ def _index_and_swap_in(
     out: Path,
     cache_folder: Path | None,
     started: float,
-    pages_first: Callable[[BuildResult], None] | None = None,
+    pages_first: Callable[[BuildResult], bool] | None = None,
 ) -> BuildResult:
     """Pagefind's index into the staging folder, then the folder in for `out`; the caches learn what was made."""
     stage, pagefind, timings = rendered.stage, rendered.pagefind, list(rendered.timings)
@@ -358,8 +359,10 @@ def _index_and_swap_in(
     try:
         try:
             if pages_first and pagefind and pagefind.todo:
-                stage = _pages_swapped_in_first(rendered, out, cache_folder, started, pages_first)
-                pages_committed = True
+                following, pages = _pages_swapped_in_first(rendered, out, cache_folder, started, pages_first)
+                if following is None:
+                    return pages
+                stage, pages_committed = following, True
                 timings.append(("pages first", _since(started, timings)))
             if pagefind:
                 pagefind.vouch, pagefind.known_digest = stage.vouch, stage.known_digest
@@ -407,10 +410,11 @@ def _result(
 
 
 def _pages_swapped_in_first(
-    rendered: Rendered, out: Path, cache_folder: Path | None, started: float, tell: Callable[[BuildResult], None]
-) -> StagedSite:
+    rendered: Rendered, out: Path, cache_folder: Path | None, started: float, tell: Callable[[BuildResult], bool]
+) -> tuple[StagedSite | None, BuildResult]:
     """The rendered pages (and the new offline index) swapped in beside the last build's Pagefind bundles, and
-    `tell` told; returned, a new staging folder holding the same files but those bundles, for the new ones to join.
+    `tell` told. Returned with what `tell` was told: a new staging folder holding the same files but those bundles,
+    for the new ones to join; None if `tell` said to stop there.
 
     Pagefind has no incremental mode: serve's pages would otherwise wait for it, or be loaded and rendered a
     second time once it is done. Linking the site again costs about a second at 10,000 documents.
@@ -423,7 +427,8 @@ def _pages_swapped_in_first(
     except BaseException:
         stage.abandon()
         raise
-    tell(_result(rendered, started, stats, rendered.timings))
+    pages = _result(rendered, started, stats, rendered.timings)
+    go_on = tell(pages)
     if rendered.pages:
         rendered.pages.commit()
     # The site in place now is remembered (the swap changed the kept files' change times): if the index then
@@ -431,6 +436,8 @@ def _pages_swapped_in_first(
     ledger = stage.ledger_now(output_files(out))
     if cache_folder:
         remember_ledger(cache_folder, out, ledger)
+    if not go_on:
+        return None, pages
     following = StagedSite(out, ledger)
     try:
         for path in sorted(stage.names):
@@ -447,7 +454,7 @@ def _pages_swapped_in_first(
     except BaseException:
         following.abandon()
         raise
-    return following
+    return following, pages
 
 
 def _output_failure(error: SearchIndexError | OutputError | OSError, out: Path) -> BuildError:

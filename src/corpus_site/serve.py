@@ -169,7 +169,7 @@ def serve(
     search index, which reloads the open page, then the whole site once Pagefind has made the new index.
     """
 
-    def rebuild(pages_first: Callable[[BuildResult], None] | None = None) -> BuildResult:
+    def rebuild(pages_first: Callable[[BuildResult], bool] | None = None) -> BuildResult:
         return build(
             seeds, out, templates=templates, jobs=jobs, cache_dir=cache_dir, cache=cache, waiting=waiting,
             pages_first=pages_first,
@@ -210,7 +210,7 @@ def serve(
             changed = changed_paths(before, settled)
             before = settled
             print(f"Changed: {_describe(changed)}; rebuilding…", flush=True)
-            _rebuild_pages_first(rebuild, out, state)
+            _rebuild_pages_first(rebuild, out, state, changed_meanwhile=partial(_changed_since, folders, settled))
     except KeyboardInterrupt:
         pass
     finally:
@@ -220,17 +220,33 @@ def serve(
     return 0
 
 
+def _changed_since(folders: list[Path], seen: Snapshot) -> bool:
+    return snapshot(folders) != seen
+
+
 def _rebuild_pages_first(
-    rebuild: Callable[[Callable[[BuildResult], None]], BuildResult], out: Path, state: SiteState
+    rebuild: Callable[[Callable[[BuildResult], bool]], BuildResult],
+    out: Path,
+    state: SiteState,
+    *,
+    changed_meanwhile: Callable[[], bool],
 ) -> None:
-    """One build: the open page reloads as soon as the pages are in; the search index is reported when it follows."""
+    """One build: the open page reloads as soon as the pages are in; the search index is reported when it follows.
+
+    If more changes came while the pages were made, the search index is left to the build for them, which comes
+    next: in a run of saves, each would otherwise wait for Pagefind before the next pages.
+    """
     pages_in = False
 
-    def pages_first(result: BuildResult) -> None:
+    def pages_first(result: BuildResult) -> bool:
         nonlocal pages_in
         pages_in = True
         _say_built(out, result)
         state.bump()
+        if changed_meanwhile():
+            print("More changes came; the search index waits for the next build.", flush=True)
+            return False
+        return True
 
     try:
         result = rebuild(pages_first)
