@@ -8,6 +8,9 @@ build, then adds --runs new documents one at a time. For each it reports the sec
 "Built" line (the pages are in and the open page reloads) and to its "Search index updated" line. Both include
 the time serve takes to notice the change (it looks every POLL_SECONDS and waits that long again for the files to
 settle). The added seeds are removed at the end, and serve is stopped with Ctrl-C.
+
+With --cold the output and cache folders (serve-out and serve-cache beside the seeds) are removed first, and the
+first build is reported too: seconds from the start until serve serves and until its first search index.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import os
 import queue
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -33,8 +37,9 @@ WAIT = 1800  # seconds: a bound on a first build of 100,000 documents, not a mea
 class Served:
     """A `corpus-site serve` process, with each line it prints and when it printed it."""
 
-    def __init__(self, seeds: Path, out: Path) -> None:
+    def __init__(self, seeds: Path, out: Path, cache: Path) -> None:
         command = [sys.executable, "-m", "corpus_site", "serve", str(seeds), "-o", str(out), "--port", "0"]
+        command += ["--cache-dir", str(cache)]
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -78,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--size", type=int, default=10000, metavar="N", help="corpus size (default: 10000)")
     parser.add_argument("--runs", type=int, default=3, help="seeds added one after another (default: 3)")
+    parser.add_argument("--cold", action="store_true", help="start without output or cache, and time the first build")
     parser.add_argument(
         "--work",
         type=Path,
@@ -92,10 +98,18 @@ def main(argv: list[str] | None = None) -> int:
         generate(seeds, args.size)
     added = [seed_path(seeds, args.size + 1000 + run) for run in range(args.runs)]
     where = machine()
-    served = Served(seeds, work / "serve-out")
+    if args.cold:
+        for folder in (work / "serve-out", work / "serve-cache"):
+            if folder.exists():
+                shutil.rmtree(folder)
+    started = time.perf_counter()
+    served = Served(seeds, work / "serve-out", work / "serve-cache")
     pages, index = [], []
     try:
-        served.wait_for(r"^Serving ")
+        serving = served.wait_for(r"^Serving ") - started
+        if args.cold:
+            first_index = served.wait_for(r"^Search index updated") - started
+            print(f"first build: serving after {serving:.2f} s, search index after {first_index:.2f} s", flush=True)
         for run, path in enumerate(added):
             path.parent.mkdir(parents=True, exist_ok=True)
             written = time.perf_counter()

@@ -219,6 +219,13 @@ def test_a_port_in_use_is_one_clear_error(corpus: Path, tmp_path: Path, server: 
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "other").exists()  # said before building, not after
+
+
+def test_the_first_build_is_served_as_soon_as_its_pages_are_in(server: Server) -> None:
+    # The fixture's serve started on an empty output folder: Pagefind had every bundle to make.
+    assert [line.split(" ")[0] for line in server.seen] == ["Built", "Serving"]
+    assert server.wait_for_line(r"^Search index updated in")
 
 
 def test_inject_reload_goes_before_the_last_body_end_tag() -> None:

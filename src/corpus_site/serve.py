@@ -177,15 +177,7 @@ def serve(
 
     folders = watched_folders(seeds, templates)
     state = SiteState()
-    try:
-        before = snapshot(folders)
-        _say_built(out, rebuild())
-    except BuildError as error:
-        print(f"corpus-site: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 0
-    try:
+    try:  # before the first build, which can take minutes: a port in use is said at once
         server = ThreadingHTTPServer((HOST, port), partial(Handler, state=state, directory=os.fspath(out)))
     except OSError as error:
         print(
@@ -194,10 +186,18 @@ def serve(
         )
         return 2
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="corpus-site-serve", daemon=True)
-    thread.start()
-    print(f"Serving {out}/ at http://{HOST}:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
+    serving = threading.Thread(target=server.serve_forever, name="corpus-site-serve", daemon=True)
+
+    def start_serving() -> None:
+        if serving.ident is None:  # not started yet
+            serving.start()
+            print(f"Serving {out}/ at http://{HOST}:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
+
     try:
+        before = snapshot(folders)
+        # Served from the moment the first build's pages are in, while Pagefind makes the search index.
+        if not _rebuild_pages_first(rebuild, out, state, changed_meanwhile=lambda: False, pages_in=start_serving):
+            return 2
         while True:
             time.sleep(POLL_SECONDS)
             now = snapshot(folders)
@@ -214,9 +214,11 @@ def serve(
     except KeyboardInterrupt:
         pass
     finally:
-        server.shutdown()
+        if serving.ident is not None:
+            server.shutdown()
         server.server_close()
-    print("Stopped.", flush=True)
+    if serving.ident is not None:
+        print("Stopped.", flush=True)
     return 0
 
 
@@ -230,19 +232,25 @@ def _rebuild_pages_first(
     state: SiteState,
     *,
     changed_meanwhile: Callable[[], bool],
-) -> None:
-    """One build: the open page reloads as soon as the pages are in; the search index is reported when it follows.
+    pages_in: Callable[[], None] = lambda: None,
+) -> bool:
+    """One build: the open page reloads (and `pages_in` is called) as soon as the pages are in; the search index is
+    reported when it follows. False if the build failed before the pages were in.
 
     If more changes came while the pages were made, the search index is left to the build for them, which comes
     next: in a run of saves, each would otherwise wait for Pagefind before the next pages.
     """
-    pages_in = False
+    told = False
 
-    def pages_first(result: BuildResult) -> bool:
-        nonlocal pages_in
-        pages_in = True
+    def announce(result: BuildResult) -> None:
+        nonlocal told
+        told = True
         _say_built(out, result)
         state.bump()
+        pages_in()
+
+    def pages_first(result: BuildResult) -> bool:
+        announce(result)
         if changed_meanwhile():
             print("More changes came; the search index waits for the next build.", flush=True)
             return False
@@ -252,12 +260,13 @@ def _rebuild_pages_first(
         result = rebuild(pages_first)
     except BuildError as error:
         print(f"corpus-site: error: {error}", file=sys.stderr, flush=True)
-        return
-    if not pages_in:  # the search index had nothing to make again, or the site was kept as it was
-        pages_first(result)
+        return told
+    if not told:  # the search index had nothing to make again, or the site was kept as it was
+        announce(result)
     seconds = dict(result.timings).get("search index")
     if seconds is not None:
         print(f"Search index updated in {seconds:.2f} s.", flush=True)
+    return True
 
 
 def _describe(paths: list[str]) -> str:
