@@ -45,7 +45,7 @@ def parser() -> argparse.ArgumentParser:
     serve_cmd = commands.add_parser(
         "serve", help="build, serve on 127.0.0.1 and rebuild on every change",
         description="Build the site, serve it on 127.0.0.1, and rebuild it (and reload the open page) "
-        "when a seed, template or static file changes.",
+        "when a seed, template or static file changes. The pages come first; the search index follows.",
     )  # fmt: skip
     _add_site_arguments(serve_cmd)
     serve_cmd.add_argument(
