@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from playwright.sync_api import Browser
 
 from corpus_site.build import BuildResult, build
 from corpus_site.search import is_pagefind_file
@@ -151,6 +152,37 @@ def test_serves_rebuilds_on_a_new_seed_and_stops_on_ctrl_c(server: Server, corpu
     server.process.send_signal(signal.SIGINT)
     assert server.process.wait(timeout=WAIT) == 0
     assert "Traceback" not in "\n".join(server.seen)
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_open_page_reloads_with_a_new_seed_and_search_finds_it_once_the_index_follows(
+    server: Server, corpus: Path, browser: Browser
+) -> None:
+    server.wait_for_line(r"^Search index updated")  # the first build's
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url + "index.html")
+        page.evaluate("() => { window.notReloaded = true; }")
+        (corpus / "third.md").write_text(
+            f"---\ntitle: Third note\n---\n\n{EN} The zephyrquill was seen at dawn.\n", encoding="utf-8"
+        )
+        # Nobody reloads the page here: serve's script does, once the pages are in.
+        page.wait_for_function("() => window.notReloaded === undefined", timeout=WAIT * 1000)
+        assert "Third note" in page.locator("main").inner_text()
+        server.wait_for_line(r"^Search index updated")
+        page.goto(server.url + "search.html?q=zephyrquill")
+        page.wait_for_function(
+            "() => document.getElementById('search-results').dataset.query === 'zephyrquill'", timeout=WAIT * 1000
+        )
+        assert page.locator("form[data-search-page]").get_attribute("data-engine") == "pagefind"
+        titles = page.locator("#search-results > li .result-title a").all_inner_texts()
+        assert titles == ["Third note"]
+        assert errors == []
+    finally:
+        context.close()
 
 
 def test_a_template_change_rebuilds_and_a_template_error_keeps_serving(corpus: Path, tmp_path: Path) -> None:
