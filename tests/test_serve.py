@@ -13,6 +13,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from functools import partial
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from playwright.sync_api import Browser
 
 from corpus_site.build import BuildResult, build
 from corpus_site.search import is_pagefind_file
-from corpus_site.serve import SCRIPT_PATH, VERSION_PATH, SiteState, _rebuild_pages_first, inject_reload
+from corpus_site.serve import SCRIPT_PATH, VERSION_PATH, Handler, SiteState, _rebuild_pages_first, inject_reload
 
 EN = "The library opens at nine in the morning and closes late on Fridays, when the reading room is busy."
 PT = "A biblioteca abre às nove da manhã e fecha tarde às sextas-feiras, quando a sala de leitura está cheia."
@@ -117,6 +119,7 @@ def server(corpus: Path, tmp_path: Path) -> Iterator[Server]:
 
 
 def test_serves_rebuilds_on_a_new_seed_and_stops_on_ctrl_c(server: Server, corpus: Path, tmp_path: Path) -> None:
+    server.wait_for_line(r"^Search index updated")  # the first build's: served before it, and it changes the version
     index = BeautifulSoup(server.get("/"), "html.parser")
     assert {link.get_text(strip=True) for link in index.select("a[href$='.html']")} >= {"First note", "Segunda nota"}
     reload_script = index.select_one(f"script[src='{SCRIPT_PATH}']")
@@ -166,23 +169,64 @@ def test_in_a_browser_the_open_page_reloads_with_a_new_seed_and_search_finds_it_
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(server.url + "index.html")
         page.evaluate("() => { window.notReloaded = true; }")
+        searching = context.new_page()
+        searching.goto(server.url + "search.html?q=zephyrquill")
+        shown = "() => document.getElementById('search-results').dataset.query === 'zephyrquill'"
+        searching.wait_for_function(shown, timeout=WAIT * 1000)
+        assert searching.locator("#search-results > li").count() == 0
         (corpus / "third.md").write_text(
             f"---\ntitle: Third note\n---\n\n{EN} The zephyrquill was seen at dawn.\n", encoding="utf-8"
         )
         # Nobody reloads the page here: serve's script does, once the pages are in.
         page.wait_for_function("() => window.notReloaded === undefined", timeout=WAIT * 1000)
         assert "Third note" in page.locator("main").inner_text()
-        server.wait_for_line(r"^Search index updated")
-        page.goto(server.url + "search.html?q=zephyrquill")
-        page.wait_for_function(
-            "() => document.getElementById('search-results').dataset.query === 'zephyrquill'", timeout=WAIT * 1000
+        # The search page, open all along, reloads itself once the search index followed: Pagefind finds the seed.
+        searching.wait_for_function(
+            "() => [...document.querySelectorAll('#search-results .result-title a')]"
+            ".some((link) => link.textContent === 'Third note')",
+            timeout=WAIT * 1000,
         )
-        assert page.locator("form[data-search-page]").get_attribute("data-engine") == "pagefind"
-        titles = page.locator("#search-results > li .result-title a").all_inner_texts()
-        assert titles == ["Third note"]
+        assert searching.locator("form[data-search-page]").get_attribute("data-engine") == "pagefind"
         assert errors == []
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_in_a_browser_a_search_index_alone_reloads_the_search_page_and_no_other(
+    seed_site: Path, browser: Browser
+) -> None:
+    state = SiteState()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, state=state, directory=os.fspath(seed_site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    context = browser.new_context()
+    try:
+        polls: list[str] = []
+        opened = {}
+        for name in ("index.html", "search.html"):
+            opened[name] = context.new_page()
+            opened[name].on(
+                "request", lambda request, name=name: polls.append(name) if request.url.endswith(VERSION_PATH) else None
+            )
+            opened[name].goto(url + name)
+            opened[name].evaluate("() => { window.notReloaded = true; }")
+
+        def polled_twice_more(name: str) -> None:
+            wanted = polls.count(name) + 2
+            while polls.count(name) < wanted:
+                opened[name].wait_for_timeout(100)
+
+        state.index_followed()
+        opened["search.html"].wait_for_function("() => window.notReloaded === undefined", timeout=WAIT * 1000)
+        polled_twice_more("index.html")
+        assert opened["index.html"].evaluate("() => window.notReloaded") is True
+        state.bump()
+        opened["index.html"].wait_for_function("() => window.notReloaded === undefined", timeout=WAIT * 1000)
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_template_change_rebuilds_and_a_template_error_keeps_serving(corpus: Path, tmp_path: Path) -> None:
@@ -195,6 +239,7 @@ def test_a_template_change_rebuilds_and_a_template_error_keeps_serving(corpus: P
     )  # fmt: skip
     server = Server(process)
     try:
+        server.wait_for_line(r"^Search index updated")
         version = server.version()
         (templates / "404.html").write_text(
             "{% extends 'base.html' %}{% block content %}<p>Lost here</p>{% endblock %}"
@@ -232,12 +277,13 @@ def test_when_more_changes_came_meanwhile_the_search_index_waits_for_their_build
     printed = capsys.readouterr().out
     assert re.search(r"^Built .*: 3 documents", printed, re.MULTILINE)
     assert "the search index waits for the next build" in printed and "Search index updated" not in printed
-    assert state.version == 1 and (out / "docs" / "third.html").is_file()
+    assert state.version == "1.0" and (out / "docs" / "third.html").is_file()
     assert bundles() == last
     # The next build (here with nothing changed since) makes it.
     _rebuild_pages_first(rebuild, out, state, changed_meanwhile=lambda: False)
     printed = capsys.readouterr().out
     assert re.search(r"^Built .*\n.*^Search index updated in", printed, re.MULTILINE | re.DOTALL)
+    assert state.version == "2.1"  # the pages, then the search index on its own
     build(corpus, tmp_path / "plain", cache=False)
     assert files_of(out) == files_of(tmp_path / "plain")
 
@@ -262,6 +308,6 @@ def test_the_first_build_is_served_as_soon_as_its_pages_are_in(server: Server) -
 
 def test_inject_reload_goes_before_the_last_body_end_tag() -> None:
     page = b"<html><body><pre>&lt;/body&gt;</pre></body></html>"
-    injected = inject_reload(page, 7)
+    injected = inject_reload(page, "7")
     assert injected.endswith(b'<script src="/__corpus_site_reload.js" data-version="7"></script></body></html>')
-    assert inject_reload(b"<p>no body tag</p>", 1).startswith(b"<p>no body tag</p><script ")
+    assert inject_reload(b"<p>no body tag</p>", "1").startswith(b"<p>no body tag</p><script ")

@@ -20,15 +20,18 @@ HOST = "127.0.0.1"
 POLL_SECONDS = 0.5
 VERSION_PATH = "/__corpus_site_version"
 SCRIPT_PATH = "/__corpus_site_reload.js"
-# The page asks for the site's version twice a second and reloads itself when a rebuild changed it.
+# The page asks for the site's version ("<pages>.<search index>") twice a second and reloads itself when a rebuild
+# changed its pages; the search page also when the search index followed, as Pagefind's files changed under it.
 # An external script, not an inline one, so a Content-Security-Policy allowing only 'self' lets it run.
 RELOAD_JS = b"""(function () {
   var script = document.currentScript, seen = script && script.dataset.version;
+  var searching = !!document.querySelector("form[data-search-page]");
+  function part(version) { return searching ? version : version.split(".")[0]; }
   function poll() {
     fetch("%s", { cache: "no-store" })
       .then(function (response) { return response.text(); })
       .then(function (version) {
-        if (seen && version !== seen) { location.reload(); return; }
+        if (seen && part(version) !== part(seen)) { location.reload(); return; }
         seen = seen || version;
         setTimeout(poll, 500);
       })
@@ -43,23 +46,28 @@ Snapshot = dict[str, tuple[int, int]]  # path → (mtime in ns, size)
 
 
 class SiteState:
-    """The version the open pages compare against; it changes after every successful rebuild."""
+    """The version the open pages compare against, "<pages>.<search index>": the first part changes when a rebuild
+    put new pages in, the second when a search index followed them on its own."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._version = 0
+        self._pages = self._index = 0
 
     @property
-    def version(self) -> int:
+    def version(self) -> str:
         with self._lock:
-            return self._version
+            return f"{self._pages}.{self._index}"
 
     def bump(self) -> None:
         with self._lock:
-            self._version += 1
+            self._pages += 1
+
+    def index_followed(self) -> None:
+        with self._lock:
+            self._index += 1
 
 
-def inject_reload(html: bytes, version: int) -> bytes:
+def inject_reload(html: bytes, version: str) -> bytes:
     """The page with our reload script before </body> (at the end if it has none); only ever in a response."""
     tag = f'<script src="{SCRIPT_PATH}" data-version="{version}"></script>'.encode()
     ends = [match.start() for match in _BODY_END.finditer(html)]
@@ -86,7 +94,7 @@ class Handler(SimpleHTTPRequestHandler):
     def _respond(self, *, head: bool) -> None:
         path = self.path.split("?", 1)[0].split("#", 1)[0]
         if path == VERSION_PATH:
-            return self._send(str(self.state.version).encode(), "text/plain; charset=utf-8", head)
+            return self._send(self.state.version.encode(), "text/plain; charset=utf-8", head)
         if path == SCRIPT_PATH:
             return self._send(RELOAD_JS, "text/javascript; charset=utf-8", head)
         local = Path(self.translate_path(path))
@@ -261,11 +269,14 @@ def _rebuild_pages_first(
     except BuildError as error:
         print(f"corpus-site: error: {error}", file=sys.stderr, flush=True)
         return told
+    index_followed = told
     if not told:  # the search index had nothing to make again, or the site was kept as it was
         announce(result)
     seconds = dict(result.timings).get("search index")
     if seconds is not None:
         print(f"Search index updated in {seconds:.2f} s.", flush=True)
+        if index_followed:
+            state.index_followed()
     return True
 
 
