@@ -213,8 +213,9 @@ def test_in_a_browser_a_search_index_alone_reloads_the_search_page_and_no_other(
             opened[name].evaluate("() => { window.notReloaded = true; }")
 
         def polled_twice_more(name: str) -> None:
-            wanted = polls.count(name) + 2
+            wanted, deadline = polls.count(name) + 2, time.monotonic() + WAIT
             while polls.count(name) < wanted:
+                assert time.monotonic() < deadline, f"{name} stopped asking for the version"
                 opened[name].wait_for_timeout(100)
 
         state.index_followed()
