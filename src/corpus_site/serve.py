@@ -6,8 +6,7 @@ import os
 import re
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -15,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from corpus_site.build import BuildError, BuildResult, build, data_dir
+from corpus_site.watch import Snapshot, Watcher, changed_paths, snapshot
 
 HOST = "127.0.0.1"
-POLL_SECONDS = 0.5
 VERSION_PATH = "/__corpus_site_version"
 SCRIPT_PATH = "/__corpus_site_reload.js"
 # The page asks for the site's version ("<pages>.<search index>") twice a second and reloads itself when a rebuild
@@ -41,8 +40,6 @@ RELOAD_JS = b"""(function () {
 })();
 """ % VERSION_PATH.encode()
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
-
-Snapshot = dict[str, tuple[int, int]]  # path → (mtime in ns, size)
 
 
 class SiteState:
@@ -126,32 +123,6 @@ class Handler(SimpleHTTPRequestHandler):
         pass  # a line per request would bury the rebuild messages
 
 
-def snapshot(folders: Iterable[Path]) -> Snapshot:
-    """Every file under `folders` with its modification time and size."""
-    seen: Snapshot = {}
-    stack = [str(folder) for folder in folders if folder.is_dir()]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                elif entry.is_file():
-                    info = entry.stat()
-                    seen[entry.path] = (info.st_mtime_ns, info.st_size)
-            except OSError:
-                continue
-    return seen
-
-
-def changed_paths(before: Snapshot, after: Snapshot) -> list[str]:
-    return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
-
-
 def watched_folders(seeds: Path, templates: Path | None) -> list[Path]:
     """Seeds, the user's templates (and their static/), and ours: what a rebuild reads."""
     folders = [seeds, data_dir("templates"), data_dir("static")]
@@ -196,29 +167,33 @@ def serve(
     server.daemon_threads = True
     serving = threading.Thread(target=server.serve_forever, name="corpus-site-serve", daemon=True)
 
+    watcher = Watcher(folders)
+
     def start_serving() -> None:
+        watcher.start()
         if serving.ident is None:  # not started yet
             serving.start()
             print(f"Serving {out}/ at http://{HOST}:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
 
     try:
-        before = snapshot(folders)
-        # Served from the moment the first build's pages are in, while Pagefind makes the search index.
-        if not _rebuild_pages_first(rebuild, out, state, changed_meanwhile=lambda: False, pages_in=start_serving):
-            return 2
-        while True:
-            time.sleep(POLL_SECONDS)
-            now = snapshot(folders)
-            if now == before:
-                continue
-            time.sleep(POLL_SECONDS)  # an editor saving, a copy in progress: let the files settle first
-            settled = snapshot(folders)
-            if settled != now:
-                continue
-            changed = changed_paths(before, settled)
-            before = settled
-            print(f"Changed: {_describe(changed)}; rebuilding…", flush=True)
-            _rebuild_pages_first(rebuild, out, state, changed_meanwhile=partial(_changed_since, folders, settled))
+        with watcher:
+            before = watcher.look()
+            # Served from the moment the first build's pages are in, while Pagefind makes the search index.
+            if not _rebuild_pages_first(rebuild, out, state, changed_meanwhile=lambda: False, pages_in=start_serving):
+                return 2
+            while True:
+                watcher.wait()
+                now = watcher.look()
+                if now == before:
+                    continue
+                watcher.wait_for_quiet()
+                settled = watcher.look()
+                if settled != now:
+                    continue
+                changed = changed_paths(before, settled)
+                before = settled
+                print(f"Changed: {_describe(changed)}; rebuilding…", flush=True)
+                _rebuild_pages_first(rebuild, out, state, changed_meanwhile=partial(_changed_since, folders, settled))
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,0 +1,73 @@
+"""serve's watcher: file-system events wake it, snapshots say what changed, and without events it looks on a timer."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from corpus_site.watch import Watcher, changed_paths, snapshot
+
+WAIT = 30  # seconds before a test gives up (a bound, not a timed assertion)
+
+
+def listening(folder: Path) -> Watcher:
+    watcher = Watcher([folder])
+    watcher.start()
+    deadline = time.monotonic() + WAIT
+    while not watcher.events:
+        if time.monotonic() > deadline:
+            pytest.fail("the watcher never started following events")
+        time.sleep(0.05)
+    return watcher
+
+
+def test_a_new_file_in_a_new_subfolder_wakes_the_watcher_and_the_snapshot_names_it(tmp_path: Path) -> None:
+    (tmp_path / "old.md").write_text("old", encoding="utf-8")
+    with listening(tmp_path) as watcher:
+        before = watcher.look()
+        (tmp_path / "part").mkdir()
+        (tmp_path / "part" / "new.md").write_text("new", encoding="utf-8")
+        deadline = time.monotonic() + WAIT
+        while not watcher.wait():
+            assert time.monotonic() < deadline, "no event came for the new file"
+        watcher.wait_for_quiet()
+        assert changed_paths(before, watcher.look()) == [str(tmp_path / "part" / "new.md")]
+
+
+def test_with_nothing_changing_the_wait_ends_without_an_event(tmp_path: Path) -> None:
+    (tmp_path / "old.md").write_text("old", encoding="utf-8")
+    with listening(tmp_path) as watcher:
+        assert watcher.wait() is False
+
+
+def test_an_edit_and_a_removal_are_events_too(tmp_path: Path) -> None:
+    seed, other = tmp_path / "seed.md", tmp_path / "other.md"
+    seed.write_text("one", encoding="utf-8")
+    other.write_text("two", encoding="utf-8")
+    with listening(tmp_path) as watcher:
+        before = watcher.look()
+        seed.write_text("one, edited", encoding="utf-8")
+        other.unlink()
+        deadline = time.monotonic() + WAIT
+        while not watcher.wait():
+            assert time.monotonic() < deadline, "no event came for the edit"
+        watcher.wait_for_quiet()
+        assert changed_paths(before, watcher.look()) == sorted([str(seed), str(other)])
+
+
+def test_without_a_folder_to_watch_it_looks_on_a_timer(tmp_path: Path) -> None:
+    watcher = Watcher([tmp_path / "missing"])
+    with watcher:
+        watcher.start()
+        assert not watcher.events
+        assert watcher.wait() is False  # slept POLL_SECONDS instead
+        assert watcher.look() == {}
+
+
+def test_a_snapshot_sees_every_file_below_the_folders_and_no_folder(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "deep.txt").write_text("deep", encoding="utf-8")
+    (tmp_path / "top.md").write_text("top", encoding="utf-8")
+    assert sorted(snapshot([tmp_path])) == [str(tmp_path / "a" / "b" / "deep.txt"), str(tmp_path / "top.md")]
