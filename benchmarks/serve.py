@@ -6,8 +6,9 @@ It writes the benchmark's corpus (bench.py's generator) into --work/<size>/seeds
 there already (`bench.py --keep` leaves one), starts `corpus-site serve` on a free port, waits for its first
 build, then adds --runs new documents one at a time. For each it reports the seconds from the write to serve's
 "Built" line (the pages are in and the open page reloads) and to its "Search index updated" line. Both include
-the time serve takes to notice the change (it looks every POLL_SECONDS and waits that long again for the files to
-settle). The added seeds are removed at the end, and serve is stopped with Ctrl-C.
+the time serve takes to notice the change (an event from the file system, then a tenth of a second without one).
+The first seed is written once the first build is wholly done, search index included. The added seeds are
+removed at the end, and serve is stopped with Ctrl-C.
 
 With --cold the output and cache folders (serve-out and serve-cache beside the seeds) are removed first, and the
 first build is reported too: seconds from the start until serve serves and until its first search index.
@@ -68,6 +69,17 @@ class Served:
                 return when
         raise SystemExit(f"serve never printed {pattern!r}")
 
+    def first_build_done(self, seconds: float) -> None:
+        """Until the search index line, or `seconds` without a line (a first build that finds the site as the
+        last one left it makes no search index and says nothing more)."""
+        while True:
+            try:
+                _, line = self.lines.get(timeout=seconds)
+            except queue.Empty:
+                return
+            if line.startswith("Search index updated"):
+                return
+
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
         try:
@@ -110,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.cold:
             first_index = served.wait_for(r"^Search index updated") - started
             print(f"first build: serving after {serving:.2f} s, search index after {first_index:.2f} s", flush=True)
+        else:
+            served.first_build_done(15)
         for run, path in enumerate(added):
             path.parent.mkdir(parents=True, exist_ok=True)
             written = time.perf_counter()
