@@ -676,3 +676,23 @@ def test_a_build_killed_while_writing_leaves_the_old_site_or_the_new_one(tmp_pat
     assert snapshot(out) == sites[1 - state]
     assert leftovers(out) == [], outcomes
     print(f"writing took {writing:.3f} s; kills (delay, site left, staging left): {outcomes}")
+
+
+# Records kept in memory between builds (serve)
+
+
+def test_resident_records_stand_in_for_the_cache_and_never_for_a_changed_seed(tmp_path: Path, seeds: Path) -> None:
+    out, cache, resident = tmp_path / "site", tmp_path / "cache", {}
+    build(seeds, out, cache_dir=cache, isolate=False, resident=resident)
+    assert len(resident) == 3
+    first = dict(resident)
+    shutil.rmtree(cache)  # from here on, only memory can know the records
+    (seeds / "more.txt").write_text(f"{FR}\n\n{FR}\n", encoding="utf-8")
+    (seeds / "en.txt").write_text(f"{EN}\n\n{PT}\n", encoding="utf-8")
+    result = build(seeds, out, cache_dir=cache, isolate=False, resident=resident)
+    assert result.from_cache == 2  # pt.txt and fr/fr.md, from memory
+    assert len(resident) == 4  # this build's records, and no others: the old en.txt's is gone
+    assert len(set(resident) & set(first)) == 2
+    plain = tmp_path / "plain"
+    build(seeds, plain, cache=False)
+    assert snapshot(out) == snapshot(plain)

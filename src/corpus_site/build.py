@@ -30,7 +30,7 @@ from corpus_site.cache import (
 )
 from corpus_site.child import ChildDied, can_fork, give_back_freed_memory, run_in_child
 from corpus_site.groups import explicit_problems
-from corpus_site.loader import discover, load_found
+from corpus_site.loader import Loaded, discover, load_found
 from corpus_site.records import Corpus, Problem
 from corpus_site.render import environment, render_site
 from corpus_site.report import Health
@@ -104,6 +104,7 @@ def build(
     isolate: bool = True,
     waiting: Callable[[], None] | None = None,
     pages_first: Callable[[BuildResult], bool] | None = None,
+    resident: dict[str, Loaded] | None = None,
 ) -> BuildResult:
     """Load every seed, render the site and swap it into `out`.
 
@@ -112,7 +113,8 @@ def build(
     when that starts). With `pages_first` (serve), a site whose search index has bundles to make again goes in
     twice: first the pages beside the last build's Pagefind bundles, then `pages_first` is told, then the whole
     site with its new bundles, unless `pages_first` returned False: then the build ends there, and the result
-    it returns has no "search index" timing.
+    it returns has no "search index" timing. `resident` keeps the records in memory from one build to the next
+    where the build runs in this process (serve's rebuilds): those of unchanged seeds are not read from the cache.
     """
     arguments = dict(locals())  # all of them, so a new option can never be left out of the site's fingerprint
     started = time.perf_counter()
@@ -137,7 +139,18 @@ def build(
             raise BuildError(str(error)) from None
     work = partial(
         _load_and_render,
-        Inputs(seeds, out, templates, base_url, jobs, executor, cache_folder, search_index, owner=os.getpid()),
+        Inputs(
+            seeds,
+            out,
+            templates,
+            base_url,
+            jobs,
+            executor,
+            cache_folder,
+            search_index,
+            owner=os.getpid(),
+            resident=resident,
+        ),  # fmt: skip
         started=started,
         site_key_of=partial(_site_key, arguments),
     )
@@ -165,6 +178,7 @@ class Inputs:
     cache_folder: Path | None
     search_index: bool
     owner: int  # the process that makes the search index, and so removes Pagefind's work folder
+    resident: dict[str, Loaded] | None  # records kept in memory between builds
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +225,7 @@ def _load_and_render(
     """Every seed loaded and every page written to the staging folder; a BuildResult if the site was kept."""
     seeds, out, templates, cache_folder = inputs.seeds, inputs.out, inputs.templates, inputs.cache_folder
     try:
-        with open_cache(cache_folder, seeds) as load_cache, _records_spared_by_collector():
+        with open_cache(cache_folder, seeds, resident=inputs.resident) as load_cache, _records_spared_by_collector():
             found, ignored, problems = discover(seeds)
             keys = load_cache.keys_of(found) if load_cache else []
             # The records are named by their inputs, so the keys and what discovery saw settle the whole site:
@@ -545,7 +559,9 @@ def _render_into(
 
 
 # These change how build() works, not what it makes.
-_NOT_IN_OUTPUT = {"progress", "jobs", "executor", "cache_dir", "cache", "isolate", "waiting", "pages_first"}
+_NOT_IN_OUTPUT = {
+    "progress", "jobs", "executor", "cache_dir", "cache", "isolate", "waiting", "pages_first", "resident",
+}  # fmt: skip
 
 
 def _site_key(

@@ -212,10 +212,11 @@ _WRITE_EVERY = 256  # records held in memory before they are written to the cach
 class LoadCache:
     """Loaded records by key, in one SQLite file: atomic commits survive interruption, and it is safe to delete."""
 
-    def __init__(self, folder: Path, scope: str, options: str = "") -> None:
+    def __init__(self, folder: Path, scope: str, options: str = "", resident: dict[str, Loaded] | None = None) -> None:
         self.folder = folder
         self.scope = scope  # the seeds folder: pruning forgets only what this folder no longer uses
         self.options = options
+        self.resident = resident  # the last build's records, kept in memory between builds (serve)
         self.hits = 0
         self.misses = 0
         self._used: set[str] = set()
@@ -300,8 +301,9 @@ class LoadCache:
         """The cached record for each key (None where there is none), in order."""
         wanted = list(keys)
         known = {key for key in wanted if key}
+        resident = self.resident or {}
         try:
-            found = self._fetch(sorted(known))
+            found = self._fetch(sorted(key for key in known if key not in resident))
         except sqlite3.OperationalError as error:
             raise CacheError(
                 f"cannot read the cache in {self.folder} ({error}); build with --no-cache or delete it"
@@ -312,7 +314,7 @@ class LoadCache:
             self._db = self._connect()
             found = {}
         self._used.update(known)
-        results = [found.get(key) if key else None for key in wanted]
+        results = [(resident.get(key) or found.get(key)) if key else None for key in wanted]
         self.hits += sum(result is not None for result in results)
         self.misses += sum(result is None for result in results)
         return results
@@ -330,6 +332,12 @@ class LoadCache:
                 if isinstance(record, Loaded):
                     found[key] = record
         return found
+
+    def remember(self, records: Iterable[tuple[str | None, Loaded]]) -> None:
+        """Keep this build's records in memory for the next (when there is a `resident` memo), and no others."""
+        if self.resident is not None:
+            self.resident.clear()
+            self.resident.update((key, record) for key, record in records if key)
 
     def store(self, key: str, record: Loaded, pickled: bytes | None = None) -> None:
         """Keep `record` (already pickled, when a worker did it) for the next build."""
@@ -407,13 +415,16 @@ class LoadCache:
 
 
 @contextmanager
-def open_cache(folder: Path | None, seeds: Path, options: str = "") -> Iterator[LoadCache | None]:
+def open_cache(
+    folder: Path | None, seeds: Path, options: str = "", resident: dict[str, Loaded] | None = None
+) -> Iterator[LoadCache | None]:
     """The cache for `seeds`, or None when `folder` is None; what was loaded is kept even if loading was
-    interrupted (Ctrl-C in a long first build), but only a finished one forgets records."""
+    interrupted (Ctrl-C in a long first build), but only a finished one forgets records. `resident` holds records
+    in memory from one build to the next (serve): they are looked up there first, and replaced by this build's."""
     if folder is None:
         yield None
         return
-    cache_ = LoadCache(folder, scope=os.fsdecode(seeds.resolve()), options=options)
+    cache_ = LoadCache(folder, scope=os.fsdecode(seeds.resolve()), options=options, resident=resident)
     try:
         yield cache_
     except BaseException:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus_site.build import BuildError, BuildResult, build, data_dir
+from corpus_site.loader import Loaded
 from corpus_site.watch import Snapshot, Watcher, changed_paths, snapshot
 
 HOST = "127.0.0.1"
@@ -148,10 +149,12 @@ def serve(
     search index, which reloads the open page, then the whole site once Pagefind has made the new index.
     """
 
+    records: dict[str, Loaded] = {}  # the last build's, so that a rebuild reads back only what changed
+
     def rebuild(pages_first: Callable[[BuildResult], bool] | None = None) -> BuildResult:
         return build(
             seeds, out, templates=templates, jobs=jobs, cache_dir=cache_dir, cache=cache, waiting=waiting,
-            pages_first=pages_first,
+            pages_first=pages_first, resident=records,
         )  # fmt: skip
 
     folders = watched_folders(seeds, templates)

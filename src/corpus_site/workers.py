@@ -199,8 +199,10 @@ def loading(
             done += 1
             if progress:
                 progress("load", done, total)
-        for result, key in zip(results, keys, strict=True):
-            assert result is not None
+        records = [result for result in results if result is not None]
+        if cache:
+            cache.remember(zip(keys, records, strict=True))
+        for result, key in zip(records, keys, strict=True):
             if cache and key and result.document is not None:
                 cache.documents[id(result.document)] = (result.document, key)
             yield result
