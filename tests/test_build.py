@@ -345,15 +345,16 @@ def test_pages_first_puts_the_pages_in_beside_the_last_bundles_then_the_whole_si
     last_bundles = pagefind_files(out)
     assert last_bundles
     (seeds / "more.txt").write_text(f"{FR}\n\n{FR}\n", encoding="utf-8")  # new French text: a bundle to make again
-    seen: list[tuple[int, dict[str, bytes]]] = []
+    seen: list[tuple[int, dict[str, bytes], list[str]]] = []
 
     def pages_first(pages: BuildResult) -> bool:
-        seen.append((pages.document_count, snapshot(out)))
+        seen.append((pages.document_count, snapshot(out), leftovers(out)))
         return True
 
     result = build(seeds, out, cache_dir=cache, pages_first=pages_first)
     assert len(seen) == 1
-    count, pages_in = seen[0]
+    count, pages_in, beside = seen[0]
+    assert ".site.corpus-site-new" in beside  # told before the site it replaced is removed (0.3 s at 10,000)
     assert count == result.document_count == 4
     plain = tmp_path / "plain"
     build(seeds, plain, cache=False)

