@@ -21,7 +21,8 @@ import pytest
 
 from corpus_site import build as build_module
 from corpus_site import search
-from corpus_site.build import BuildError, BuildResult, build
+from corpus_site.build import BuildError, BuildResult, build, recall_records
+from corpus_site.loader import Loaded
 from corpus_site.writer import _STAGING_MARK, MANIFEST, KeptFile
 from helpers import EN, FR, HE, PT, SEEDS, load_json, parse, write_files
 
@@ -697,3 +698,15 @@ def test_resident_records_stand_in_for_the_cache_and_never_for_a_changed_seed(tm
     plain = tmp_path / "plain"
     build(seeds, plain, cache=False)
     assert snapshot(out) == snapshot(plain)
+
+
+def test_recalled_records_are_those_the_cache_holds_for_the_seeds_as_they_are_now(tmp_path: Path, seeds: Path) -> None:
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    build(seeds, out, cache_dir=cache)  # in a child process: its records are not kept here
+    (seeds / "en.txt").write_text(f"{EN}\n\n{PT}\n", encoding="utf-8")  # not built yet: the cache has no record
+    resident: dict[str, Loaded] = {}
+    recall_records(seeds, cache_dir=cache, into=resident)
+    assert sorted(loaded.document.source for loaded in resident.values() if loaded.document) == ["fr/fr.md", "pt.txt"]
+    result = build(seeds, out, cache_dir=cache, isolate=False, resident=resident)
+    assert result.from_cache == 2
+    assert len(resident) == 3

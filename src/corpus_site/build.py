@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -22,6 +22,7 @@ from corpus_site.cache import (
     check_cache_dir,
     default_cache_dir,
     open_cache,
+    recall,
     remember_ledger,
     remember_site,
     site_fingerprint,
@@ -163,6 +164,13 @@ def build(
         if isinstance(rendered, BuildResult):  # the site was kept as it was
             return rendered
         return _index_and_swap_in(rendered, out, cache_folder, started, pages_first)
+
+
+def recall_records(seeds: Path, *, cache_dir: Path | None, into: dict[str, Loaded]) -> None:
+    """The records the cache holds for the seeds as they are now, into `into`: serve's first build ran in a child
+    process and its records went with it, so without this its first rebuild would read them all from the cache."""
+    with suppress(CacheError, OSError):  # if not, the first rebuild reads them, as any build does
+        recall(cache_dir or default_cache_dir(seeds), seeds, discover(seeds)[0], into)
 
 
 @dataclass(frozen=True, slots=True)

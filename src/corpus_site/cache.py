@@ -437,6 +437,17 @@ def open_cache(
         cache_.close()
 
 
+def recall(folder: Path, seeds: Path, found: Sequence[SeedFile], into: dict[str, Loaded]) -> None:
+    """The cached records of the `found` seeds as they are now, into `into`, leaving the cache as it is."""
+    cache_ = LoadCache(folder, scope=os.fsdecode(seeds.resolve()), resident=into)
+    try:
+        keys = cache_.keys_of(found)
+        records = cache_.lookup(keys)
+        cache_.remember((key, record) for key, record in zip(keys, records, strict=True) if record is not None)
+    finally:
+        cache_.close()
+
+
 # --- the whole site: skip rendering and writing when no input changed ---------------------------
 
 

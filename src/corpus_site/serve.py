@@ -13,7 +13,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from corpus_site.build import BuildError, BuildResult, build, data_dir
+from corpus_site.build import BuildError, BuildResult, build, data_dir, recall_records
 from corpus_site.loader import Loaded
 from corpus_site.watch import Snapshot, Watcher, changed_paths, snapshot
 
@@ -184,6 +184,8 @@ def serve(
             # Served from the moment the first build's pages are in, while Pagefind makes the search index.
             if not _rebuild_pages_first(rebuild, out, state, changed_meanwhile=lambda: False, pages_in=start_serving):
                 return 2
+            if cache:  # the first build ran in a child process (no thread yet): its records went with it
+                recall_records(seeds, cache_dir=cache_dir, into=records)
             while True:
                 watcher.wait()
                 now = watcher.look()
