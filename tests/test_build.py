@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -710,3 +711,24 @@ def test_recalled_records_are_those_the_cache_holds_for_the_seeds_as_they_are_no
     result = build(seeds, out, cache_dir=cache, isolate=False, resident=resident)
     assert result.from_cache == 2
     assert len(resident) == 3
+
+
+def test_builds_in_place_give_a_plain_build_s_site_and_leave_every_unchanged_file_as_it_was(
+    tmp_path: Path, seeds: Path
+) -> None:
+    out, cache, lock = tmp_path / "site", tmp_path / "cache", threading.Lock()
+    build(seeds, out, cache_dir=cache, in_place=lock)
+    before = snapshot(out)
+    inodes = {name: (os.stat(out / name).st_ino, os.stat(out / name).st_ctime_ns) for name in before}
+    (seeds / "more.txt").write_text(f"{FR}\n\n{FR}\n", encoding="utf-8")  # new French text: a bundle to make again
+    told: list[dict[str, bytes]] = []
+    build(seeds, out, cache_dir=cache, in_place=lock, pages_first=lambda pages: told.append(snapshot(out)) is None)
+    plain = tmp_path / "plain"
+    build(seeds, plain, cache=False)
+    assert len(told) == 1
+    assert snapshot(out) == snapshot(plain)
+    assert leftovers(out) == []
+    # Not even linked anew (a link would change the change time): the files were left alone.
+    same = [name for name, content in snapshot(out).items() if before.get(name) == content and name != MANIFEST]
+    assert same and all((os.stat(out / name).st_ino, os.stat(out / name).st_ctime_ns) == inodes[name] for name in same)
+    assert not lock.locked()

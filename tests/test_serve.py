@@ -312,3 +312,32 @@ def test_inject_reload_goes_before_the_last_body_end_tag() -> None:
     injected = inject_reload(page, "7")
     assert injected.endswith(b'<script src="/__corpus_site_reload.js" data-version="7"></script></body></html>')
     assert inject_reload(b"<p>no body tag</p>", "1").startswith(b"<p>no body tag</p><script ")
+
+
+@pytest.mark.parametrize("name", ["index.html", "style.css"])
+def test_a_request_waits_while_a_rebuild_changes_files_in_place(tmp_path: Path, name: str) -> None:
+    (tmp_path / "index.html").write_bytes(b"<html><body><p>old</p></body></html>")
+    (tmp_path / "style.css").write_bytes(b"p{}")
+    state = SiteState()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, state=state, directory=os.fspath(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    got: list[bytes] = []
+
+    def fetch() -> None:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{name}"
+        with urllib.request.urlopen(url, timeout=WAIT) as response:
+            got.append(response.read())
+
+    try:
+        with state.files:  # a rebuild moving files in
+            request = threading.Thread(target=fetch)
+            request.start()
+            request.join(timeout=1)
+            assert request.is_alive() and not got  # it waits for the rebuild
+            (tmp_path / "index.html").write_bytes(b"<html><body><p>new</p></body></html>")
+            (tmp_path / "style.css").write_bytes(b"a{}")
+        request.join(timeout=WAIT)
+        assert got and (b"<p>new</p>" in got[0] if name == "index.html" else got[0] == b"a{}")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -379,3 +379,63 @@ def test_builds_into_one_folder_take_turns_and_leave_no_lock_file(tmp_path: Path
     other.join(timeout=30)
     assert turns == ["first", "second, lock file there: True"]
     assert not lock_file.exists()
+
+
+# In place (serve): only new and changed files move in, under the caller's lock
+
+
+def write_in_place(out: Path, files: dict[str, bytes], holding: object | None = None) -> StagedSite:
+    stage = StagedSite(out, in_place=True)
+    for relative in sorted(files):
+        stage.add(relative, files[relative])
+    stage.finish(holding=holding)  # type: ignore[arg-type]
+    return stage
+
+
+def test_in_place_new_and_changed_files_move_in_gone_ones_go_and_the_rest_stay_as_they_were(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, SITE_A)
+    (out / "notes.txt").write_bytes(b"mine")
+    before = {name: os.stat(out / name) for name in SITE_A}
+    stage = write_in_place(out, SITE_B)
+    assert stage.in_place
+    assert site_files(out) == {**SITE_B, "notes.txt": b"mine"}
+    assert json.loads((out / MANIFEST).read_text())["files"] == sorted(SITE_B)
+    for name in ("docs/one.html", "static/style.css"):  # unchanged: left alone, not even linked anew
+        after = os.stat(out / name)
+        assert (after.st_ino, after.st_ctime_ns) == (before[name].st_ino, before[name].st_ctime_ns)
+    assert os.stat(out / "index.html").st_ino != before["index.html"].st_ino
+    assert stage.written == 2 and stage.unchanged == 2  # index.html and docs/three.html written
+    assert leftovers(out) == []
+
+
+def test_in_place_a_folder_left_empty_is_removed_and_the_next_swap_finds_the_site_in_order(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, {**SITE_A, "old/deep/gone.html": b"gone"})
+    write_in_place(out, SITE_A)
+    assert not (out / "old").exists()
+    write_site(out, SITE_B)  # a whole swap after updates in place: as if there had only ever been swaps
+    assert site_files(out) == SITE_B
+
+
+def test_in_place_every_change_happens_while_the_lock_is_held(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_site(out, SITE_A)
+    seen: list[dict[str, bytes]] = []
+
+    class Watching:
+        def __enter__(self) -> None:
+            seen.append(site_files(out))
+
+        def __exit__(self, *exception: object) -> None:
+            seen.append(site_files(out))
+
+    write_in_place(out, SITE_B, holding=Watching())
+    assert seen == [SITE_A, SITE_B]
+
+
+def test_in_place_without_a_site_of_ours_there_is_a_whole_swap(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    stage = write_in_place(out, SITE_A)
+    assert not stage.in_place
+    assert site_files(out) == SITE_A

@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -106,6 +106,7 @@ def build(
     waiting: Callable[[], None] | None = None,
     pages_first: Callable[[BuildResult], bool] | None = None,
     resident: dict[str, Loaded] | None = None,
+    in_place: AbstractContextManager[object] | None = None,
 ) -> BuildResult:
     """Load every seed, render the site and swap it into `out`.
 
@@ -116,6 +117,8 @@ def build(
     site with its new bundles, unless `pages_first` returned False: then the build ends there, and the result
     it returns has no "search index" timing. `resident` keeps the records in memory from one build to the next
     where the build runs in this process (serve's rebuilds): those of unchanged seeds are not read from the cache.
+    `in_place` (serve) updates an existing site in OUT file by file instead of swapping a new folder in, holding
+    that lock meanwhile; serve's server holds it while it opens a file, so no reader sees the site half updated.
     """
     arguments = dict(locals())  # all of them, so a new option can never be left out of the site's fingerprint
     started = time.perf_counter()
@@ -151,6 +154,7 @@ def build(
             search_index,
             owner=os.getpid(),
             resident=resident,
+            in_place=in_place is not None,
         ),  # fmt: skip
         started=started,
         site_key_of=partial(_site_key, arguments),
@@ -163,7 +167,7 @@ def build(
             give_back_freed_memory()  # the records went when `work` returned (342 → 178 MB at 10,000 documents)
         if isinstance(rendered, BuildResult):  # the site was kept as it was
             return rendered
-        return _index_and_swap_in(rendered, out, cache_folder, started, pages_first)
+        return _index_and_swap_in(rendered, out, cache_folder, started, pages_first, in_place)
 
 
 def recall_records(seeds: Path, *, cache_dir: Path | None, into: dict[str, Loaded]) -> None:
@@ -187,6 +191,7 @@ class Inputs:
     search_index: bool
     owner: int  # the process that makes the search index, and so removes Pagefind's work folder
     resident: dict[str, Loaded] | None  # records kept in memory between builds
+    in_place: bool  # update OUT file by file (see StagedSite)
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +311,7 @@ def _render(
     try:
         # Each page goes to the staging folder as soon as it is rendered: the site is never all in memory.
         ledger = site_ledger(inputs.cache_folder, out) if inputs.cache_folder else None
-        with staged_site(out, ledger) as stage, ExitStack() as search_work:
+        with staged_site(out, ledger, in_place=inputs.in_place) as stage, ExitStack() as search_work:
             if memo:
                 memo.vouch, memo.known_digest = stage.vouch, stage.known_digest
             pages = language_pages(site)
@@ -374,6 +379,7 @@ def _index_and_swap_in(
     cache_folder: Path | None,
     started: float,
     pages_first: Callable[[BuildResult], bool] | None = None,
+    holding: AbstractContextManager[object] | None = None,
 ) -> BuildResult:
     """Pagefind's index into the staging folder, then the folder in for `out`; the caches learn what was made."""
     stage, pagefind, timings = rendered.stage, rendered.pagefind, list(rendered.timings)
@@ -381,7 +387,7 @@ def _index_and_swap_in(
     try:
         try:
             if pages_first and pagefind and pagefind.todo:
-                following, pages = _pages_swapped_in_first(rendered, out, cache_folder, started, pages_first)
+                following, pages = _pages_swapped_in_first(rendered, out, cache_folder, started, pages_first, holding)
                 if following is None:
                     return pages
                 stage, pages_committed = following, True
@@ -393,7 +399,7 @@ def _index_and_swap_in(
                 stage.add(path, content)
             timings.append(("search index", _since(started, timings)))
             timings = _folded(timings, "search input", into="search index")
-            stats = stage.finish()
+            stats = stage.finish(holding=holding)
         except BaseException:
             stage.abandon()
             raise
@@ -432,7 +438,12 @@ def _result(
 
 
 def _pages_swapped_in_first(
-    rendered: Rendered, out: Path, cache_folder: Path | None, started: float, tell: Callable[[BuildResult], bool]
+    rendered: Rendered,
+    out: Path,
+    cache_folder: Path | None,
+    started: float,
+    tell: Callable[[BuildResult], bool],
+    holding: AbstractContextManager[object] | None,
 ) -> tuple[StagedSite | None, BuildResult]:
     """The rendered pages (and the new offline index) swapped in beside the last build's Pagefind bundles, and
     `tell` told. Returned with what `tell` was told: a new staging folder holding the same files but those bundles,
@@ -445,7 +456,8 @@ def _pages_swapped_in_first(
     try:
         for path, content in _previous_search_index(stage, is_pagefind_file):
             stage.add(path, content)
-        stats = stage.finish(remove_previous=False)  # told first: serve's page reloads 0.3 s sooner at 10,000
+        # Told before the swapped-out site is removed: serve's page reloads 0.3 s sooner at 10,000 documents.
+        stats = stage.finish(remove_previous=False, holding=holding)
     except BaseException:
         stage.abandon()
         raise
@@ -463,7 +475,7 @@ def _pages_swapped_in_first(
         remember_ledger(cache_folder, out, ledger)
     if not go_on:
         return None, pages
-    following = StagedSite(out, ledger)
+    following = StagedSite(out, ledger, in_place=stage.in_place)
     try:
         for path in sorted(stage.names):
             if is_pagefind_file(path):
@@ -571,7 +583,7 @@ def _render_into(
 
 # These change how build() works, not what it makes.
 _NOT_IN_OUTPUT = {
-    "progress", "jobs", "executor", "cache_dir", "cache", "isolate", "waiting", "pages_first", "resident",
+    "progress", "jobs", "executor", "cache_dir", "cache", "isolate", "waiting", "pages_first", "resident", "in_place",
 }  # fmt: skip
 
 

@@ -50,6 +50,9 @@ class SiteState:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pages = self._index = 0
+        # Held by a rebuild while files in the output folder change (it updates them in place), and by a request
+        # while it opens its file: a reader gets a file of the old site or of the new, never of one half updated.
+        self.files = threading.Lock()
 
     @property
     def version(self) -> str:
@@ -95,18 +98,29 @@ class Handler(SimpleHTTPRequestHandler):
             return self._send(self.state.version.encode(), "text/plain; charset=utf-8", head)
         if path == SCRIPT_PATH:
             return self._send(RELOAD_JS, "text/javascript; charset=utf-8", head)
-        local = Path(self.translate_path(path))
-        if local.is_dir() and path.endswith("/"):
-            local = local / "index.html"
-        if local.suffix.lower() in (".html", ".htm") and local.is_file():
-            try:
-                page = local.read_bytes()
-            except OSError:
-                return self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+        with self.state.files:
+            page = self._page(path)
+        if page is not None:
             return self._send(inject_reload(page, self.state.version), "text/html; charset=utf-8", head)
         if head:
             return super().do_HEAD()
         return super().do_GET()
+
+    def _page(self, path: str) -> bytes | None:
+        """The HTML file at `path`, if there is one."""
+        local = Path(self.translate_path(path))
+        if local.is_dir() and path.endswith("/"):
+            local = local / "index.html"
+        if local.suffix.lower() not in (".html", ".htm"):
+            return None
+        try:
+            return local.read_bytes()
+        except OSError:
+            return None
+
+    def send_head(self) -> Any:
+        with self.state.files:  # once open, the file reads as it was even if the rebuild replaces it
+            return super().send_head()
 
     def _send(self, body: bytes, content_type: str, head: bool) -> None:
         self.send_response(HTTPStatus.OK)
@@ -154,7 +168,7 @@ def serve(
     def rebuild(pages_first: Callable[[BuildResult], bool] | None = None) -> BuildResult:
         return build(
             seeds, out, templates=templates, jobs=jobs, cache_dir=cache_dir, cache=cache, waiting=waiting,
-            pages_first=pages_first, resident=records,
+            pages_first=pages_first, resident=records, in_place=state.files,
         )  # fmt: skip
 
     folders = watched_folders(seeds, templates)
