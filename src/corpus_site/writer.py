@@ -180,8 +180,7 @@ class StagedSite:
         if self.in_place:
             return self._finish_in_place(holding or nullcontext())
         kept = _carry_user_files(self.old, self.staging, self.previous, self.names, self.made)
-        manifest = {"generator": "corpus-site", "files": sorted(self.names)}
-        (self.staging / MANIFEST).write_text(json.dumps(manifest, indent=0) + "\n", encoding="utf-8")
+        (self.staging / MANIFEST).write_text(_manifest_text(self.names), encoding="utf-8")
         (self.staging / _STAGING_MARK).unlink()
         self._previous_site = _swap_in(self.staging, self.out)
         if remove_previous:
@@ -395,10 +394,13 @@ def _same_bytes(old: os.DirEntry[str] | None, content: bytes) -> bool:
 
 def _write_manifest(out: Path, names: set[str], beside: Path) -> None:
     """OUT's list of the files we wrote, replaced in one step (written first into the staging folder `beside`)."""
-    manifest = {"generator": "corpus-site", "files": sorted(names)}
     draft = beside / MANIFEST
-    draft.write_text(json.dumps(manifest, indent=0) + "\n", encoding="utf-8")
+    draft.write_text(_manifest_text(names), encoding="utf-8")
     os.replace(draft, out / MANIFEST)
+
+
+def _manifest_text(names: set[str]) -> str:
+    return json.dumps({"generator": "corpus-site", "files": sorted(names)}, indent=0) + "\n"
 
 
 def _remove_file_of_ours(out: Path, relative: str) -> None:
