@@ -155,7 +155,7 @@ def build(
             owner=os.getpid(),
             resident=resident,
             in_place=in_place is not None,
-        ),  # fmt: skip
+        ),
         started=started,
         site_key_of=partial(_site_key, arguments),
     )
