@@ -71,3 +71,10 @@ def test_a_snapshot_sees_every_file_below_the_folders_and_no_folder(tmp_path: Pa
     (tmp_path / "a" / "b" / "deep.txt").write_text("deep", encoding="utf-8")
     (tmp_path / "top.md").write_text("top", encoding="utf-8")
     assert sorted(snapshot([tmp_path])) == [str(tmp_path / "a" / "b" / "deep.txt"), str(tmp_path / "top.md")]
+
+
+def test_hidden_files_an_editor_keeps_beside_a_seed_are_not_in_the_snapshot(tmp_path: Path) -> None:
+    (tmp_path / "seed.md").write_text("seed", encoding="utf-8")
+    (tmp_path / ".seed.md.swp").write_bytes(b"vim")
+    (tmp_path / ".#seed.md").write_text("emacs", encoding="utf-8")
+    assert sorted(snapshot([tmp_path])) == [str(tmp_path / "seed.md")]

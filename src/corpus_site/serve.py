@@ -248,7 +248,8 @@ def _rebuild_pages_first(
         nonlocal told
         told = True
         _say_built(out, result)
-        state.bump()
+        if result.written.written:  # else the pages are as they were: no page need reload
+            state.bump()
         pages_in()
 
     def pages_first(result: BuildResult) -> bool:

@@ -24,7 +24,8 @@ LOOK_ANYWAY_SHARE = 20
 
 
 def snapshot(folders: Iterable[Path]) -> Snapshot:
-    """Every file under `folders` with its modification time and size."""
+    """Every file under `folders` with its modification time and size, hidden ones left out: no build reads
+    them, and editors keep their swap and lock files there (vim's `.name.swp` changes every few seconds)."""
     seen: Snapshot = {}
     stack = [str(folder) for folder in folders if folder.is_dir()]
     while stack:
@@ -35,6 +36,8 @@ def snapshot(folders: Iterable[Path]) -> Snapshot:
             continue
         for entry in entries:
             try:
+                if entry.name.startswith(".") and not entry.is_dir(follow_symlinks=False):
+                    continue
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
                 elif entry.is_file():
