@@ -44,7 +44,7 @@ site:
 
 # Issue 5's benchmark (benchmarks/README.md): corpus-site against Hugo and Eleventy on a synthetic corpus.
 # A quicker run: make bench BENCH_ARGS="--sizes 1000 --runs 3"
-BENCH_ARGS ?= --sizes 1000 10000 --runs 3 --peers
+BENCH_ARGS ?= --sizes 1000 10000 --runs 3 --peers --serve
 .PHONY: bench
 bench:
 	$(PYTHON) benchmarks/bench.py $(BENCH_ARGS)

@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -467,6 +468,8 @@ class Results:
     size: int
     ours: dict[str, list[Run]] = field(default_factory=dict)
     peers: dict[str, list[Run]] = field(default_factory=dict)
+    serve_pages: list[float] = field(default_factory=list)  # seconds from a new seed's write to serve's pages
+    serve_index: list[float] = field(default_factory=list)  # … and to its search index
 
     def add(self, table: dict[str, list[Run]], name: str, run: Run) -> None:
         table.setdefault(name, []).append(run)
@@ -498,7 +501,9 @@ def code_stamp() -> str:
     return digest.hexdigest()
 
 
-def bench_ours(size: int, work: Path, seeds: Path, runs: int, jobs: int | None, results: Results, say) -> None:
+def bench_ours(
+    size: int, work: Path, seeds: Path, runs: int, jobs: int | None, results: Results, say: Callable[[str], None]
+) -> None:
     out, cache, trash = work / "out", work / "cache", work / "trash"
     run = attempts = 0
     while run < runs:
@@ -539,7 +544,9 @@ def bench_ours(size: int, work: Path, seeds: Path, runs: int, jobs: int | None, 
                     say(f"    {name}: {line}")
 
 
-def bench_peers(size: int, work: Path, seeds: Path, runs: int, tools: Path, results: Results, say) -> None:
+def bench_peers(
+    size: int, work: Path, seeds: Path, runs: int, tools: Path, results: Results, say: Callable[[str], None]
+) -> None:
     trash = work / "trash"
     hugo = hugo_binary()
     if hugo is None:
@@ -564,11 +571,19 @@ def bench_peers(size: int, work: Path, seeds: Path, runs: int, tools: Path, resu
     say(f"  Eleventy: {', '.join(f'{run.seconds:.2f} s' for run in results.peers['Eleventy'])}")
 
 
+def bench_serve(size: int, work: Path, seeds: Path, runs: int, results: Results, say: Callable[[str], None]) -> None:
+    """`corpus-site serve` on the output and cache the builds left, adding `runs` seeds one at a time (serve.py)."""
+    from serve import time_serve  # beside this script; it imports this module in turn
+
+    pages, index = time_serve(seeds, work / "out", work / "cache", first=size + 2000, runs=runs, say=say)
+    results.serve_pages, results.serve_index = pages, index
+
+
 # --- the report --------------------------------------------------------------------------------
 
 
 def median(runs: list[Run], attribute: str = "seconds") -> float:
-    return statistics.median(getattr(run, attribute) for run in runs)
+    return float(statistics.median(getattr(run, attribute) for run in runs))
 
 
 def _rows(result: Results) -> list[tuple[str, str, str, str, str, str]]:
@@ -598,15 +613,27 @@ def _rows(result: Results) -> list[tuple[str, str, str, str, str, str]]:
     if all(run.search is not None for run in result.ours["add one"]):
         pages = statistics.median(run.seconds - (run.search or 0) for run in result.ours["add one"])
         rows.append(("… adding one seed, all but the search index", f"{pages:.2f} s", "", "", "", "< 1 s"))
+    if result.serve_pages:
+        shown = f"{statistics.median(result.serve_pages):.2f} s (search index {statistics.median(result.serve_index):.2f} s)"
+        rows.append(("… adding one seed under `serve`: pages in, from the write", shown, "", "", "", "< 1 s"))
     cold_runs = result.ours["cold"]
     memory = f"{median(cold_runs, 'max_rss_mb'):.0f} MB / {median(cold_runs, 'tree_mb'):.0f} MB"
-    peer_memory = [
+    hugo_memory, eleventy_memory = (
         f"{median(result.peers[name], 'max_rss_mb'):.0f} MB / {median(result.peers[name], 'tree_mb'):.0f} MB"
         if name in result.peers
         else ""
         for name in ("Hugo", "Eleventy")
-    ]
-    rows.append(("peak memory, cold build (largest process / process tree)", memory, *peer_memory, "", "< 500 MB"))
+    )
+    rows.append(
+        (
+            "peak memory, cold build (largest process / process tree)",
+            memory,
+            hugo_memory,
+            eleventy_memory,
+            "",
+            "< 500 MB",
+        )
+    )
     ours_pss, hugo_pss, eleventy_pss = (
         f"{median(runs, 'tree_pss_mb'):.0f} MB" if runs else ""
         for runs in (cold_runs, result.peers.get("Hugo"), result.peers.get("Eleventy"))
@@ -669,6 +696,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=3, help="runs per measure; the median is reported (default: 3)")
     parser.add_argument("--peers", action="store_true", help="also build the corpus with Hugo and Eleventy")
+    parser.add_argument(
+        "--serve", action="store_true", help="also time corpus-site serve as seeds are added (benchmarks/serve.py)"
+    )
     parser.add_argument("--jobs", type=int, help="passed to corpus-site build --jobs (default: its own)")
     parser.add_argument(
         "--work",
@@ -708,6 +738,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_ours(size, work, seeds, args.runs, args.jobs, results, say)
         if args.peers:
             bench_peers(size, work, seeds, args.runs, args.tools, results, say)
+        if args.serve:
+            bench_serve(size, work, seeds, args.runs, results, say)
         all_results.append(results)
         if not args.keep:
             shutil.rmtree(work)

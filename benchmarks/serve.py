@@ -27,6 +27,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -89,6 +91,47 @@ class Served:
             self.process.wait()
 
 
+def time_serve(
+    seeds: Path,
+    out: Path,
+    cache: Path,
+    *,
+    first: int,
+    runs: int,
+    cold: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> tuple[list[float], list[float]]:
+    """Start serve on `seeds`, wait for its first build, add `runs` seeds (numbered from `first`) one at a time;
+    the seconds from each write to the pages, and to the search index. The added seeds are removed again."""
+    say = say or partial(print, flush=True)
+    added = [seed_path(seeds, first + run) for run in range(runs)]
+    started = time.perf_counter()
+    served = Served(seeds, out, cache)
+    pages: list[float] = []
+    index: list[float] = []
+    try:
+        serving = served.wait_for(r"^Serving ") - started
+        if cold:
+            first_index = served.wait_for(r"^Search index updated") - started
+            say(f"first build: serving after {serving:.2f} s, search index after {first_index:.2f} s")
+        else:
+            served.first_build_done(15)
+        for run, path in enumerate(added):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            written = time.perf_counter()
+            path.write_text(document(first + run), encoding="utf-8")
+            pages.append(served.wait_for(r"^Built ") - written)
+            index.append(served.wait_for(r"^Search index updated") - written)
+            say(f"seed {run + 1}: pages in {pages[-1]:.2f} s, search index in {index[-1]:.2f} s")
+    finally:
+        served.stop()
+        for path in added:
+            path.unlink(missing_ok=True)
+            if path.parent.is_dir() and not any(path.parent.iterdir()):
+                path.parent.rmdir()
+    return pages, index
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -108,35 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     if not seed_path(seeds, args.size - 1).is_file():
         print(f"generating {args.size:,} documents in {seeds}", file=sys.stderr, flush=True)
         generate(seeds, args.size)
-    added = [seed_path(seeds, args.size + 1000 + run) for run in range(args.runs)]
     where = machine()
     if args.cold:
         for folder in (work / "serve-out", work / "serve-cache"):
             if folder.exists():
                 shutil.rmtree(folder)
-    started = time.perf_counter()
-    served = Served(seeds, work / "serve-out", work / "serve-cache")
-    pages, index = [], []
-    try:
-        serving = served.wait_for(r"^Serving ") - started
-        if args.cold:
-            first_index = served.wait_for(r"^Search index updated") - started
-            print(f"first build: serving after {serving:.2f} s, search index after {first_index:.2f} s", flush=True)
-        else:
-            served.first_build_done(15)
-        for run, path in enumerate(added):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            written = time.perf_counter()
-            path.write_text(document(args.size + 1000 + run), encoding="utf-8")
-            pages.append(served.wait_for(r"^Built ") - written)
-            index.append(served.wait_for(r"^Search index updated") - written)
-            print(f"seed {run + 1}: pages in {pages[-1]:.2f} s, search index in {index[-1]:.2f} s", flush=True)
-    finally:
-        served.stop()
-        for path in added:
-            path.unlink(missing_ok=True)
-            if path.parent.is_dir() and not any(path.parent.iterdir()):
-                path.parent.rmdir()
+    pages, index = time_serve(
+        seeds, work / "serve-out", work / "serve-cache", first=args.size + 1000, runs=args.runs, cold=args.cold
+    )
     print(f"\nMachine: {where}; load average at the end {os.getloadavg()[0]:.2f}")
     print(f"Command: python benchmarks/serve.py {' '.join(argv if argv is not None else sys.argv[1:])}")
     print(
