@@ -73,8 +73,22 @@ def test_a_snapshot_sees_every_file_below_the_folders_and_no_folder(tmp_path: Pa
     assert sorted(snapshot([tmp_path])) == [str(tmp_path / "a" / "b" / "deep.txt"), str(tmp_path / "top.md")]
 
 
-def test_hidden_files_an_editor_keeps_beside_a_seed_are_not_in_the_snapshot(tmp_path: Path) -> None:
+def test_hidden_files_and_folders_are_not_in_the_snapshot(tmp_path: Path) -> None:
     (tmp_path / "seed.md").write_text("seed", encoding="utf-8")
     (tmp_path / ".seed.md.swp").write_bytes(b"vim")
     (tmp_path / ".#seed.md").write_text("emacs", encoding="utf-8")
+    (tmp_path / ".git" / "objects").mkdir(parents=True)
+    (tmp_path / ".git" / "objects" / "ab12").write_bytes(b"commit")
     assert sorted(snapshot([tmp_path])) == [str(tmp_path / "seed.md")]
+
+
+def test_changes_to_hidden_files_wake_no_one(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    with listening(tmp_path) as watcher:
+        (tmp_path / ".seed.md.swp").write_bytes(b"vim")
+        (tmp_path / ".git" / "index").write_bytes(b"git")
+        assert watcher.wait() is False  # the wait ran out: no event came through
+        (tmp_path / "seed.md").write_text("seed", encoding="utf-8")
+        deadline = time.monotonic() + WAIT
+        while not watcher.wait():
+            assert time.monotonic() < deadline, "no event came for the seed"

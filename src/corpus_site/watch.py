@@ -24,8 +24,9 @@ LOOK_ANYWAY_SHARE = 20
 
 
 def snapshot(folders: Iterable[Path]) -> Snapshot:
-    """Every file under `folders` with its modification time and size, hidden ones left out: no build reads
-    them, and editors keep their swap and lock files there (vim's `.name.swp` changes every few seconds)."""
+    """Every file under `folders` with its modification time and size, hidden files and folders left out: no build
+    reads them (discovery passes over them), and they change often: an editor's swap file (vim rewrites
+    `.name.swp` every few seconds while one types), a `.git` folder at each commit."""
     seen: Snapshot = {}
     stack = [str(folder) for folder in folders if folder.is_dir()]
     while stack:
@@ -36,7 +37,7 @@ def snapshot(folders: Iterable[Path]) -> Snapshot:
             continue
         for entry in entries:
             try:
-                if entry.name.startswith(".") and not entry.is_dir(follow_symlinks=False):
+                if entry.name.startswith("."):
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
@@ -110,15 +111,26 @@ class Watcher:
         while self._stirred.wait(QUIET_SECONDS):
             self._stirred.clear()
 
+    def _shown(self, path: str) -> bool:
+        """Whether `path` is one the snapshot takes: nothing hidden below the watched folder it is in."""
+        for folder in self.folders:
+            try:
+                inside = os.path.relpath(path, folder)
+            except ValueError:  # another drive (Windows)
+                continue
+            if not inside.startswith(os.pardir):
+                return not any(part.startswith(".") for part in Path(inside).parts)
+        return True
+
     def _follow(self) -> None:
         try:
             import watchfiles
 
-            # watch_filter=None: every change wakes us, as the snapshot sees every file; yield_on_timeout tells us
-            # the watches are in place, and rust_timeout is how soon a stop is noticed.
+            # Changes the snapshot would not see wake no one; yield_on_timeout tells us the watches are in place, and
+            # rust_timeout is how soon a stop is noticed.
             for changes in watchfiles.watch(
                 *self.folders,
-                watch_filter=None,
+                watch_filter=lambda change, path: self._shown(path),
                 stop_event=self._stop,
                 rust_timeout=200,
                 yield_on_timeout=True,
