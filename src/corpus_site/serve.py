@@ -15,7 +15,7 @@ from typing import Any
 
 from corpus_site.build import BuildError, BuildResult, build, data_dir, recall_records
 from corpus_site.loader import Loaded
-from corpus_site.watch import Snapshot, Watcher, changed_paths, snapshot
+from corpus_site.watch import Watcher, changed_paths
 
 HOST = "127.0.0.1"
 VERSION_PATH = "/__corpus_site_version"
@@ -212,7 +212,7 @@ def serve(
                 changed = changed_paths(before, settled)
                 before = settled
                 print(f"Changed: {_describe(changed)}; rebuilding…", flush=True)
-                _rebuild_pages_first(rebuild, out, state, changed_meanwhile=partial(_changed_since, folders, settled))
+                _rebuild_pages_first(rebuild, out, state, changed_meanwhile=partial(watcher.changed_since, settled))
     except KeyboardInterrupt:
         pass
     finally:
@@ -222,10 +222,6 @@ def serve(
     if serving.ident is not None:
         print("Stopped.", flush=True)
     return 0
-
-
-def _changed_since(folders: list[Path], seen: Snapshot) -> bool:
-    return snapshot(folders) != seen
 
 
 def _rebuild_pages_first(

@@ -94,6 +94,9 @@ class Watcher:
         self._look_seconds = time.perf_counter() - started
         return seen
 
+    def changed_since(self, seen: Snapshot) -> bool:
+        return self.look() != seen
+
     def wait(self) -> bool:
         """Until an event comes (True), or it is time to look anyway (False)."""
         if not self.events:
