@@ -377,15 +377,51 @@ def test_pages_first_puts_the_pages_in_beside_the_last_bundles_then_the_whole_si
     assert made and result.written.written == len(made)
 
 
-def test_pages_first_is_not_told_when_pagefind_has_nothing_to_make(tmp_path: Path, seeds: Path) -> None:
+def test_in_process_the_pages_go_in_before_the_search_index_s_input_is_made(tmp_path: Path, seeds: Path) -> None:
+    out, cache, lock = tmp_path / "site", tmp_path / "cache", threading.Lock()
+    build(seeds, out, cache_dir=cache)
+    last_index = {name: content for name, content in snapshot(out).items() if search.is_search_index_file(name)}
+    (seeds / "more.txt").write_text(f"{FR}\n\n{FR}\n", encoding="utf-8")  # new French text: both indexes change
+    seen: list[dict[str, bytes]] = []
+    result = build(
+        seeds, out, cache_dir=cache, isolate=False, in_place=lock, pages_first=lambda pages: seen.append(snapshot(out))
+        is None,
+    )  # fmt: skip
+    build(seeds, tmp_path / "plain", cache=False)
+    whole = snapshot(tmp_path / "plain")
+    assert len(seen) == 1
+
+    def split(files: dict[str, bytes]) -> tuple[dict[str, bytes], dict[str, bytes]]:
+        index = {name: content for name, content in files.items() if search.is_search_index_file(name)}
+        return {name: content for name, content in files.items() if name not in index and name != MANIFEST}, index
+
+    # The new pages beside the last build's whole search index, Pagefind's bundles and the offline one alike.
+    assert split(seen[0]) == (split(whole)[0], last_index)
+    assert split(whole)[1]["search-data.js"] != last_index["search-data.js"]
+    assert snapshot(out) == whole and leftovers(out) == []
+    assert "search index" in dict(result.timings) and "search input" not in dict(result.timings)
+    again = build(seeds, out, cache_dir=cache, isolate=False, in_place=lock, pages_first=lambda pages: True)
+    assert again.written.written == 0 and snapshot(out) == whole
+
+
+@pytest.mark.parametrize("isolate", [True, False])
+def test_pages_go_in_first_when_pagefind_has_nothing_to_make_only_in_process(
+    tmp_path: Path, seeds: Path, isolate: bool
+) -> None:
     out, cache = tmp_path / "site", tmp_path / "cache"
     build(seeds, out, cache_dir=cache)
     templates = write_files(
         tmp_path / "templates", {"404.html": "{% extends 'base.html' %}{% block content %}Lost{% endblock %}"}
     )
     told: list[int] = []
-    build(seeds, out, cache_dir=cache, templates=templates, pages_first=lambda pages: bool(told.append(1)) or True)
-    assert told == []  # the pages and the index went in at once, in one swap
+    result = build(
+        seeds, out, cache_dir=cache, templates=templates, isolate=isolate,
+        pages_first=lambda pages: bool(told.append(pages.written.written)) or True,
+    )  # fmt: skip
+    if isolate:
+        assert told == []  # the pages and the index went in at once, in one swap
+    else:  # the offline index is made after the pages, so they go in first; the search index then changed nothing
+        assert len(told) == 1 and told[0] > 0 and result.written.written == 0
     assert "Lost" in (out / "404.html").read_text(encoding="utf-8")
 
 

@@ -166,9 +166,11 @@ def serve(
     records: dict[str, Loaded] = {}  # the last build's, so that a rebuild reads back only what changed
 
     def rebuild(pages_first: Callable[[BuildResult], bool] | None = None) -> BuildResult:
+        # The first build runs in a child process (its memory goes back when it ends), the next ones in this one,
+        # where the last build's records are kept.
         return build(
             seeds, out, templates=templates, jobs=jobs, cache_dir=cache_dir, cache=cache, waiting=waiting,
-            pages_first=pages_first, resident=records, in_place=state.files,
+            pages_first=pages_first, resident=records, in_place=state.files, isolate=serving.ident is None,
         )  # fmt: skip
 
     folders = watched_folders(seeds, templates)
@@ -266,7 +268,7 @@ def _rebuild_pages_first(
     seconds = dict(result.timings).get("search index")
     if seconds is not None:
         print(f"Search index updated in {seconds:.2f} s.", flush=True)
-        if index_followed:
+        if index_followed and result.written.written:  # else the open search page has the index it would get
             state.index_followed()
     return True
 
