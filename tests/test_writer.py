@@ -439,3 +439,30 @@ def test_in_place_without_a_site_of_ours_there_is_a_whole_swap(tmp_path: Path) -
     stage = write_in_place(out, SITE_A)
     assert not stage.in_place
     assert site_files(out) == SITE_A
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+def test_old_files_kept_as_they_are_stay_and_the_ledger_vouches_only_for_the_unchanged(
+    tmp_path: Path, in_place: bool
+) -> None:
+    out = tmp_path / "site"
+    ledger = staged_write(out, {**SITE_A, "index/a.js": b"a", "index/b.js": b"b"})
+    (out / "index" / "b.js").write_bytes(b"B")  # edited since the last build
+    kept = os.stat(out / "index" / "a.js")
+    stage = StagedSite(out, ledger, in_place=in_place)
+    for name in sorted(SITE_B):
+        stage.add(name, SITE_B[name])
+    stage.keep_old(lambda name: name.startswith("index/"))
+    stage.finish()
+    assert site_files(out) == {**SITE_B, "index/a.js": b"a", "index/b.js": b"B"}
+    assert json.loads((out / MANIFEST).read_text())["files"] == sorted([*SITE_B, "index/a.js", "index/b.js"])
+    assert os.stat(out / "index" / "a.js").st_ino == kept.st_ino
+    assert (os.stat(out / "index" / "a.js").st_ctime_ns == kept.st_ctime_ns) is in_place  # in place: not relinked
+    now = stage.ledger_now(output_files(out))
+    assert now["index/a.js"][1] == hashlib.sha256(b"a").digest()
+    # In place the edited file was not read, so the ledger leaves it out; a swap read it and knows its bytes.
+    assert now.get("index/b.js", (None, None))[1] == (None if in_place else hashlib.sha256(b"B").digest())
+    following = StagedSite(out, now)
+    assert following.known_digest("index/a.js") == hashlib.sha256(b"a").digest()
+    following.abandon()
+    assert leftovers(out) == []
