@@ -9,7 +9,8 @@ from corpus_site.build import build
 from corpus_site.cache import default_cache_dir, open_cache
 from corpus_site.features import load_analysed
 from corpus_site.loader import discover, load_corpus
-from corpus_site.overview import charts
+from corpus_site.overview import WordCounts, Words, charts
+from corpus_site.records import Document
 from corpus_site.report import health
 from corpus_site.site import build_site
 from helpers import SEEDS
@@ -54,3 +55,24 @@ def test_documents_from_the_cache_carry_their_features(tmp_path: Path) -> None:
         records = cache.lookup(cache.keys_of(found))
     documents = [record.document for record in records if record is not None]
     assert len(documents) == 7 and all(document and document.features is not None for document in documents)
+
+
+def test_words_counted_again_after_documents_came_and_went_are_those_counted_afresh(tmp_path: Path) -> None:
+    seeds = seeds_with_a_duplicate_and_mojibake(tmp_path / "seeds")
+    documents = build_site(load_corpus(seeds, lambda found: map(load_analysed, found))).documents
+    # Serve's next builds: the same document objects, some gone, one in twice (two seeds with one record could be).
+    fewer, twice = documents[1:], (*documents[2:], documents[-1])
+    counts, counted = WordCounts(), []
+    counts.count(lists_of(documents))
+    for changed in (fewer, documents, twice, fewer):
+        counted_on = counts.count(lists_of(changed))
+        counted.append(counts.counted)
+        afresh = WordCounts().count(lists_of(changed))
+        assert afresh and {lang: dict(words) for lang, words in counted_on.items()} == {
+            lang: dict(words) for lang, words in afresh.items()
+        }  # as dicts: a Counter equals one without its zero counts, which charts would show
+    assert counted == [1, 1, 3, 2]  # only the lists that came or went
+
+
+def lists_of(documents: tuple[Document, ...]) -> list[Words]:
+    return [document.features.words for document in documents if document.features]
