@@ -679,6 +679,17 @@ def test_a_page_is_keyed_by_its_parts_sources_and_always_rendered_when_it_names_
     assert cache_module.template_uses(Environment(loader=DictLoader(templates)), "chosen.html") is None
 
 
+def test_a_page_key_holds_what_it_reads_of_the_globals_and_a_value_passed_in_their_place(tmp_path: Path) -> None:
+    def key(global_motto: str, **context: Any) -> str | None:
+        env = Environment(loader=DictLoader({"page.html": "{{ motto }} {{ x }}"}))
+        env.globals["motto"] = global_motto
+        memo = cache_module.PageMemo(tmp_path, tmp_path / "site", env, {})
+        return memo.key("page.html", {"page_path": "a.html", "x": 1, **context})
+
+    assert key("sea") == key("sea") != key("sky")  # a global's value, hashed once per build, is in the key
+    assert key("sea", motto="sky") == key("sky")  # a page's own value for the name is read in its place
+
+
 def test_the_paths_a_page_reads_from_a_value_are_walked_as_one_tree() -> None:
     reads = cache_module.reads_of([("*", "title"), ("*", "id"), ("#",)])
     assert reads == (

@@ -795,6 +795,7 @@ class PageMemo:
         self._uses: dict[str, tuple[bytes, list[tuple[str, bytes, Reads]]] | None] = {}
         self._digests: dict[int, tuple[object, bytes]] = {}
         self._reads: dict[tuple[int, int], tuple[object, bytes]] = {}
+        self._globals: dict[tuple[str, int], bytes] = {}  # by name and reads: what pages read of env.globals
         self._base = _code_and_installed()
         self._functions: bytes | None = None
         self._pages: dict[str, tuple[str, bytes]] = {}  # key → (page path, hash of the page), for this build
@@ -848,8 +849,10 @@ class PageMemo:
         digest = hashlib.sha256(sources + place)
         try:
             for root, label, reads in by_root:
-                value = context[root] if root in context else self.env.globals.get(root, _ABSENT)
-                digest.update(label + self._root_digest(value, reads))
+                if root in context:
+                    digest.update(label + self._root_digest(context[root], reads))
+                else:  # a global (a function, our version) or a name Jinja gives (self, super): the same on every page
+                    digest.update(label + self._global_digest(root, reads))
         except Exception:  # noqa: BLE001 - anything unexpected: render it, and let rendering report errors
             return None
         return digest.hexdigest()
@@ -867,6 +870,12 @@ class PageMemo:
             roots.setdefault(path[0], []).append(path[1:])
         by_root = [(root, f"\0{root}\0".encode(), reads_of(rests)) for root, rests in sorted(roots.items())]
         return self._base + self._functions + sources.encode(), by_root
+
+    def _global_digest(self, root: str, reads: Reads) -> bytes:
+        found = self._globals.get((root, id(reads)))  # `reads` lives in self._uses all build long
+        if found is None:
+            found = self._globals[(root, id(reads))] = self._root_digest(self.env.globals.get(root, _ABSENT), reads)
+        return found
 
     def _root_digest(self, value: object, reads: Reads) -> bytes:
         """What a page reads from one context value: the same object on many pages is hashed once."""
@@ -941,7 +950,7 @@ class PageMemo:
             if digest is not None:
                 self._pages[key] = (path, digest)
         self.documents, self._rendered = {}, {}
-        self._uses, self._digests, self._reads = {}, {}, {}
+        self._uses, self._digests, self._reads, self._globals = {}, {}, {}, {}
         self._fragments.close()
         return PageKeys(self.folder, self.out, self._pages, self.kept, frozenset(self._fragments.used))
 
