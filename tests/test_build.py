@@ -9,18 +9,21 @@ import random
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
 from corpus_site import build as build_module
+from corpus_site import cache as cache_module
 from corpus_site import search
 from corpus_site.build import BuildError, BuildResult, build, recall_records
 from corpus_site.loader import Loaded
@@ -402,6 +405,11 @@ def test_in_process_the_pages_go_in_before_the_search_index_s_input_is_made(tmp_
     assert "search index" in dict(result.timings) and "search input" not in dict(result.timings)
     again = build(seeds, out, cache_dir=cache, isolate=False, in_place=lock, pages_first=lambda pages: True)
     assert again.written.written == 0 and snapshot(out) == whole
+    with closing(sqlite3.connect(cache / cache_module._DB_NAME)) as db:  # the page memo's keys, by page
+        remembered = {path for (path,) in db.execute("SELECT path FROM pages")}
+    # Those made in either step: the new document's pages, and the offline index's parts made after them.
+    assert {"docs/more.html", "docs/more.txt"} <= remembered
+    assert any(path.startswith(search.SEARCH_DATA_DIR + "/") for path in remembered)
 
 
 @pytest.mark.parametrize("isolate", [True, False])

@@ -207,6 +207,7 @@ class Rendered:
     stage: StagedSite
     pagefind: PagefindWork | None  # None: keep the last build's index (serve's first pass)
     pages: PageKeys | None  # the page memo's keys, committed once the site is in place
+    pages_kept: int  # pages the memo found unchanged, so not rendered again
     summary: Corpus  # skips, warnings and ignored files; no documents
     count: int
     languages: tuple[str, ...]
@@ -405,6 +406,7 @@ def _render(
         stage=stage,
         pagefind=pagefind,
         pages=memo.rendering_done(stage.digests) if memo and not later else None,
+        pages_kept=memo.kept if memo else 0,
         summary=replace(corpus, documents=()),
         count=len(corpus.documents),
         languages=tuple(language.code for language in site.languages),
@@ -437,7 +439,7 @@ def _index_and_swap_in(
                 timings.append(("pages first", _since(started, timings)))
             if rendered.later:
                 pagefind = rendered.later.into(stage)
-                if keys := rendered.later.page_keys(stage.digests):
+                if keys := rendered.later.page_keys(rendered.stage.digests | stage.digests):
                     keys.commit()  # at once, as _pages_swapped_in_first does: the index may yet fail
             if pagefind:
                 pagefind.vouch, pagefind.known_digest = stage.vouch, stage.known_digest
@@ -480,7 +482,7 @@ def _result(
         seconds=time.perf_counter() - started,
         written=written,
         from_cache=rendered.from_cache,
-        pages_kept=rendered.pages.kept if rendered.pages else 0,
+        pages_kept=rendered.pages_kept,
         health=rendered.health,
         timings=timings,
     )
@@ -528,6 +530,9 @@ def _pages_swapped_in_first(
     if not go_on:
         return None, pages
     following = StagedSite(out, ledger, in_place=stage.in_place)
+    if following.in_place:  # the pages stay as they went in: 0.4 s at 10,000 documents to look at each again
+        following.keep_old(lambda path: not last(path))
+        return following, pages
     try:
         for path in sorted(stage.names):
             if last(path):
