@@ -24,6 +24,7 @@ import pytest
 
 from corpus_site import build as build_module
 from corpus_site import cache as cache_module
+from corpus_site import render as render_module
 from corpus_site import search
 from corpus_site.build import BuildError, BuildResult, build, recall_records
 from corpus_site.loader import Loaded
@@ -223,6 +224,7 @@ def test_the_collector_skips_loaded_records_while_rendering_and_is_restored_afte
 BUILD_IN_A_FRESH_PROCESS = """
 import json, multiprocessing, os, signal, sys
 from pathlib import Path
+from corpus_site import render as render_module
 from corpus_site import search
 from corpus_site.build import BuildError, build
 
@@ -776,3 +778,32 @@ def test_builds_in_place_give_a_plain_build_s_site_and_leave_every_unchanged_fil
     same = [name for name, content in snapshot(out).items() if before.get(name) == content and name != MANIFEST]
     assert same and all((os.stat(out / name).st_ino, os.stat(out / name).st_ctime_ns) == inodes[name] for name in same)
     assert not lock.locked()
+
+
+def test_corpus_json_entries_are_encoded_again_only_for_documents_whose_entry_changed(tmp_path: Path) -> None:
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    texts = {"en.md": EN, "pt.md": PT, "fr.md": FR}
+    seeds = write_files(
+        tmp_path / "seeds", {name: f"---\ntranslation_key: hours\n---\n\n{text}\n" for name, text in texts.items()}
+    )
+    build(seeds, out, cache_dir=cache, isolate=False)
+    group = load_json(out)["documents"][0]["group"]
+    assert group and len(group["members"]) == 3
+    (seeds / "he.txt").write_text(f"{HE}\n", encoding="utf-8")
+    fr = (seeds / "fr.md").read_bytes()
+    (seeds / "fr.md").unlink()  # the group loses a member: its two other entries change
+    encoded, exports = [], []
+    for _ in ("fr.md gone, he.txt new", "fr.md back"):
+        build(seeds, out, cache_dir=cache, isolate=False, search_index=False)
+        encoded.append(render_module._ENTRIES.encoded)
+        exports.append([(out / name).read_bytes() for name in ("corpus.json", "corpus.jsonl")])
+        (seeds / "fr.md").write_bytes(fr)
+    assert encoded == [3, 3]  # he.txt and the group's two; then fr.md and the group's two again
+    # Plain builds, after: one in between would have left the kept entries empty.
+    for removed in (False, True):
+        if removed:
+            (seeds / "fr.md").unlink()
+        build(seeds, tmp_path / "plain", cache=False, search_index=False)
+        assert [(tmp_path / "plain" / name).read_bytes() for name in ("corpus.json", "corpus.jsonl")] == exports[
+            1 - removed
+        ]

@@ -814,6 +814,11 @@ class PageMemo:
         except sqlite3.Error:
             self._previous = {}
 
+    def document_key(self, document: object) -> str | None:
+        """The cache key of the seed `document` was loaded from, which settles all of it; None if not known."""
+        found = self.documents.get(id(document))
+        return found[1] if found is not None and found[0] is document else None
+
     def install(self) -> None:
         """Route every template `env` loads from now on through this memo."""
         self.env.template_class = MemoTemplate

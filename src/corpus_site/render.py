@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import threading
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -145,11 +146,9 @@ def render_site(
 ) -> Iterator[tuple[str, bytes | KeptFile]]:
     """Every page of the site, plus the machine-readable exports and feeds, one file at a time."""
     yield from _pages(site, env, progress, base_url, health or report.health(site))
-    group_of = site.group_of()
+    memo: PageMemo | None = getattr(env, "corpus_site_memo", None)
     # Each document's entry is encoded once, for both files.
-    entries = [
-        _json(_document_entry(document, group_of.get(document.id), site.duplicates)) for document in site.documents
-    ]
+    entries = _ENTRIES.entries(site, memo.document_key if memo else lambda document: None)
     yield "corpus.json", corpus_json(site, entries)
     yield "corpus.jsonl", publish.corpus_jsonl(entries)
     del entries
@@ -267,6 +266,42 @@ def _json(value: Any) -> str:
 
 def _json_lines(items: list[str]) -> str:
     return "".join(("\n" if i == 0 else ",\n") + item for i, item in enumerate(items)) + ("\n" if items else "")
+
+
+class EncodedEntries:
+    """corpus.json's entries, kept by the cache key of each document's seed (which settles all of the document) with
+    the group and near-duplicates they were made with: a build after a few seeds changed (serve's) encodes only the
+    entries of those and of their groups. Encoding all 10,000 took 0.17 s."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, tuple[Group | None, tuple[str, ...], str]] = {}
+        self.encoded = 0  # entries the last call encoded
+
+    def entries(self, site: Site, key_of: Callable[[Document], str | None]) -> list[str]:
+        """Each document's entry, encoded, in the site's order."""
+        group_of = site.group_of()
+        kept: dict[str, tuple[Group | None, tuple[str, ...], str]] = {}
+        result = []
+        with self._lock:
+            self.encoded = 0
+            for document in site.documents:
+                group, duplicates = group_of.get(document.id), site.duplicates.get(document.id, ())
+                key = key_of(document)
+                last = self._last.get(key) if key else None
+                if last is not None and last[0] == group and last[1] == duplicates:
+                    entry = last[2]
+                else:
+                    entry = _json(_document_entry(document, group, site.duplicates))
+                    self.encoded += 1
+                if key:
+                    kept[key] = (group, duplicates, entry)
+                result.append(entry)
+            self._last = kept
+        return result
+
+
+_ENTRIES = EncodedEntries()  # one per process: serve's builds run in it one after another
 
 
 def _document_entry(document: Document, group: Group | None, duplicates: dict[str, tuple[str, ...]]) -> dict[str, Any]:
