@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -218,38 +218,51 @@ class Rendered:
     later: SearchInputLater | None = None  # in process only: the search index's input, made after the pages
 
 
-@dataclass(frozen=True, slots=True)
 class SearchInputLater:
     """Pagefind's input and the offline index of a site whose pages went in without them (serve's rebuilds, which
-    run in this process): at 10,000 documents they took 0.6 s of the time from a saved seed to its page."""
+    run in this process): at 10,000 documents they took 0.6 s of the time from a saved seed to its page. Used once:
+    what they are made from is let go as soon as they are, before Pagefind runs beside the records serve keeps."""
 
-    site: Site
-    pages: list[LanguagePage]
-    groups: dict[str, str]
-    memo: PageMemo | None
-    inputs: Inputs
+    def __init__(
+        self, site: Site, pages: list[LanguagePage], groups: dict[str, str], memo: PageMemo | None, inputs: Inputs
+    ) -> None:
+        self._from: tuple[Site, list[LanguagePage], dict[str, str], PageMemo | None] | None = (
+            site, pages, groups, memo,
+        )  # fmt: skip
+        self.inputs = inputs
 
-    def into(self, stage: StagedSite) -> PagefindWork:
-        """The offline index added to `stage`, and Pagefind's work, under way where a core is spare."""
-        with ExitStack() as on_failure:
-            pagefind = on_failure.enter_context(
-                PagefindWork(
-                    fragment_source(self.pages, self.groups),
-                    previous=stage.out,
-                    known_digest=stage.known_digest,
-                    owner=self.inputs.owner,
-                    scratch=self.inputs.cache_folder,
-                )
-            )
-            with pagefind.index_meanwhile() if _cores_to_spare(self.inputs) else nullcontext():
-                for path, content in search_data_files(self.site, self.groups, self.memo):
-                    stage.add(path, content)
-            on_failure.pop_all()
-        return pagefind
+    def into(self, stage: StagedSite, pages_written: dict[str, bytes]) -> tuple[PagefindWork, PageKeys | None]:
+        """The offline index added to `stage`, then the page memo's keys (of the pages in `pages_written` and of the
+        offline index's parts) and Pagefind's work, its input written."""
+        site, pages, groups, memo = self._taken()
+        for path, content in search_data_files(site, groups, memo):
+            stage.add(path, content)
+        keys = memo.rendering_done(pages_written | stage.digests) if memo else None
+        del site, memo
+        pagefind = PagefindWork(
+            fragment_source(pages, groups),
+            previous=stage.out,
+            known_digest=stage.known_digest,
+            owner=self.inputs.owner,
+            scratch=self.inputs.cache_folder,
+        )
+        try:
+            pagefind.write_input()
+        except BaseException:
+            pagefind.close()
+            raise
+        return pagefind, keys
 
     def page_keys(self, written: dict[str, bytes]) -> PageKeys | None:
-        """The pages' keys (and the offline index's parts'), once nothing more is made from the memo."""
-        return self.memo.rendering_done(written) if self.memo else None
+        """The page memo's keys, when the offline index is not made after all."""
+        memo = self._taken()[3]
+        return memo.rendering_done(written) if memo else None
+
+    def _taken(self) -> tuple[Site, list[LanguagePage], dict[str, str], PageMemo | None]:
+        taken, self._from = self._from, None
+        if taken is None:
+            raise RuntimeError("the search index's input is made once")
+        return taken
 
 
 def _isolated(
@@ -438,8 +451,8 @@ def _index_and_swap_in(
                 stage, pages_committed = following, True
                 timings.append(("pages first", _since(started, timings)))
             if rendered.later:
-                pagefind = rendered.later.into(stage)
-                if keys := rendered.later.page_keys(rendered.stage.digests | stage.digests):
+                pagefind, keys = rendered.later.into(stage, rendered.stage.digests)
+                if keys:
                     keys.commit()  # at once, as _pages_swapped_in_first does: the index may yet fail
             if pagefind:
                 pagefind.vouch, pagefind.known_digest = stage.vouch, stage.known_digest

@@ -945,19 +945,24 @@ class PageMemo:
         self.rendered += 1
 
     def rendering_done(self, written: Mapping[str, bytes]) -> PageKeys:
-        """Let go of the documents and of every value hashed along the way; what stays is the pages' keys.
+        """Let go of the documents, of every value hashed along the way and of the writer; the pages' keys go to
+        the PageKeys returned.
 
         `written` is the hash of each file the writer was given, by path (StagedSite.digests). A rendered page
-        that never reached it is not remembered: the next build renders it again.
+        that never reached it is not remembered: the next build renders it again. The memo and the environment
+        it is installed on refer to each other, so only a full collection would free what the memo still held:
+        in serve, which keeps its records, that waited for several builds (60 MB each at 10,000 documents).
         """
         for key, path in self._rendered.items():
             digest = written.get(path)
             if digest is not None:
                 self._pages[key] = (path, digest)
+        pages, self._pages, self._previous = self._pages, {}, {}
         self.documents, self._rendered = {}, {}
         self._uses, self._digests, self._reads, self._globals = {}, {}, {}, {}
+        self.vouch = self.known_digest = None
         self._fragments.close()
-        return PageKeys(self.folder, self.out, self._pages, self.kept, frozenset(self._fragments.used))
+        return PageKeys(self.folder, self.out, pages, self.kept, frozenset(self._fragments.used))
 
     def _read(self, value: object, reads: Reads) -> bytes:
         """A hash of what `reads` takes from `value`, each part of it visited once."""
