@@ -385,8 +385,8 @@ def test_pages_first_puts_the_pages_in_beside_the_last_bundles_then_the_whole_si
 def test_in_process_the_pages_go_in_before_the_search_index_s_input_is_made(tmp_path: Path, seeds: Path) -> None:
     out, cache, lock = tmp_path / "site", tmp_path / "cache", threading.Lock()
     build(seeds, out, cache_dir=cache)
-    last_index = {name: content for name, content in snapshot(out).items() if search.is_search_index_file(name)}
-    (seeds / "more.txt").write_text(f"{FR}\n\n{FR}\n", encoding="utf-8")  # new French text: both indexes change
+    last_search = {name: content for name, content in snapshot(out).items() if search.is_search_file(name)}
+    (seeds / "more.txt").write_text(f"{HE}\n\n{HE}\n", encoding="utf-8")  # a new language: a bundle for the search page
     seen: list[dict[str, bytes]] = []
     result = build(
         seeds, out, cache_dir=cache, isolate=False, in_place=lock, pages_first=lambda pages: seen.append(snapshot(out))
@@ -397,20 +397,21 @@ def test_in_process_the_pages_go_in_before_the_search_index_s_input_is_made(tmp_
     assert len(seen) == 1
 
     def split(files: dict[str, bytes]) -> tuple[dict[str, bytes], dict[str, bytes]]:
-        index = {name: content for name, content in files.items() if search.is_search_index_file(name)}
+        index = {name: content for name, content in files.items() if search.is_search_file(name)}
         return {name: content for name, content in files.items() if name not in index and name != MANIFEST}, index
 
-    # The new pages beside the last build's whole search index, Pagefind's bundles and the offline one alike.
-    assert split(seen[0]) == (split(whole)[0], last_index)
-    assert split(whole)[1]["search-data.js"] != last_index["search-data.js"]
+    # The new pages beside the last build's search: Pagefind's bundles, the offline index and the pages that query them.
+    assert split(seen[0]) == (split(whole)[0], last_search)
+    changed = {name for name, content in split(whole)[1].items() if last_search.get(name) != content}
+    assert {"search.html", "search-data.js"} <= changed and any(name.startswith("pagefind/he/") for name in changed)
     assert snapshot(out) == whole and leftovers(out) == []
     assert "search index" in dict(result.timings) and "search input" not in dict(result.timings)
     again = build(seeds, out, cache_dir=cache, isolate=False, in_place=lock, pages_first=lambda pages: True)
     assert again.written.written == 0 and snapshot(out) == whole
     with closing(sqlite3.connect(cache / cache_module._DB_NAME)) as db:  # the page memo's keys, by page
         remembered = {path for (path,) in db.execute("SELECT path FROM pages")}
-    # Those made in either step: the new document's pages, and the offline index's parts made after them.
-    assert {"docs/more.html", "docs/more.txt"} <= remembered
+    # Those made in either step: the new document's pages, and the search pages and offline index made after them.
+    assert {"docs/more.html", "docs/more.txt", "search.html"} <= remembered
     assert any(path.startswith(search.SEARCH_DATA_DIR + "/") for path in remembered)
 
 
@@ -435,12 +436,15 @@ def test_pages_go_in_first_when_pagefind_has_nothing_to_make_only_in_process(
     assert "Lost" in (out / "404.html").read_text(encoding="utf-8")
 
 
-def test_pages_first_saying_stop_leaves_the_last_bundles_to_the_next_build(tmp_path: Path, seeds: Path) -> None:
+@pytest.mark.parametrize("isolate", [True, False])
+def test_pages_first_saying_stop_leaves_the_last_bundles_to_the_next_build(
+    tmp_path: Path, seeds: Path, isolate: bool
+) -> None:
     out, cache = tmp_path / "site", tmp_path / "cache"
     build(seeds, out, cache_dir=cache)
     last_bundles = pagefind_files(out)
     (seeds / "more.txt").write_text(f"{FR}\n\n{FR}\n", encoding="utf-8")
-    result = build(seeds, out, cache_dir=cache, pages_first=lambda pages: False)
+    result = build(seeds, out, cache_dir=cache, pages_first=lambda pages: False, isolate=isolate)
     assert result.document_count == 4 and "search index" not in dict(result.timings)
     assert (out / "docs" / "more.html").is_file()
     assert pagefind_files(out) == last_bundles

@@ -36,12 +36,12 @@ from corpus_site.records import Corpus, Problem
 from corpus_site.render import environment, render_site
 from corpus_site.report import Health
 from corpus_site.search import (
-    LanguagePage,
     PagefindWork,
     SearchIndexError,
     bundle_names,
     fragment_source,
     is_pagefind_file,
+    is_search_file,
     is_search_index_file,
     language_pages,
     search_data_files,
@@ -219,26 +219,29 @@ class Rendered:
 
 
 class SearchInputLater:
-    """Pagefind's input and the offline index of a site whose pages went in without them (serve's rebuilds, which
-    run in this process): at 10,000 documents they took 0.6 s of the time from a saved seed to its page. Used once:
-    what they are made from is let go as soon as they are, before Pagefind runs beside the records serve keeps."""
+    """The search pages, the offline index and Pagefind's input of a site whose other pages went in without them
+    (serve's rebuilds, which run in this process): at 10,000 documents they took 0.9 s of the time from a saved seed
+    to its page. Used once: what they are made from is let go as soon as they are, before Pagefind runs beside the
+    records serve keeps."""
 
     def __init__(
-        self, site: Site, pages: list[LanguagePage], groups: dict[str, str], memo: PageMemo | None, inputs: Inputs
+        self, site: Site, groups: dict[str, str], memo: PageMemo | None, env: Environment, inputs: Inputs
     ) -> None:
-        self._from: tuple[Site, list[LanguagePage], dict[str, str], PageMemo | None] | None = (
-            site, pages, groups, memo,
-        )  # fmt: skip
+        self._from: tuple[Site, dict[str, str], PageMemo | None, Environment] | None = (site, groups, memo, env)
         self.inputs = inputs
 
     def into(self, stage: StagedSite, pages_written: dict[str, bytes]) -> tuple[PagefindWork, PageKeys | None]:
-        """The offline index added to `stage`, then the page memo's keys (of the pages in `pages_written` and of the
-        offline index's parts) and Pagefind's work, its input written."""
-        site, pages, groups, memo = self._taken()
+        """The search pages and the offline index added to `stage`, then the page memo's keys (of the pages in
+        `pages_written` and of those added here) and Pagefind's work, its input written."""
+        site, groups, memo, env = self._taken()
+        pages = language_pages(site)
+        with _template_errors(self.inputs.templates):
+            for path, page in search_pages(site, env, bundle_names(pages), base_url=self.inputs.base_url).items():
+                stage.add(path, page)
         for path, content in search_data_files(site, groups, memo):
             stage.add(path, content)
         keys = memo.rendering_done(pages_written | stage.digests) if memo else None
-        del site, memo
+        del site, memo, env
         pagefind = PagefindWork(
             fragment_source(pages, groups),
             previous=stage.out,
@@ -254,11 +257,11 @@ class SearchInputLater:
         return pagefind, keys
 
     def page_keys(self, written: dict[str, bytes]) -> PageKeys | None:
-        """The page memo's keys, when the offline index is not made after all."""
-        memo = self._taken()[3]
+        """The page memo's keys, when the search index is not made after all."""
+        memo = self._taken()[2]
         return memo.rendering_done(written) if memo else None
 
-    def _taken(self) -> tuple[Site, list[LanguagePage], dict[str, str], PageMemo | None]:
+    def _taken(self) -> tuple[Site, dict[str, str], PageMemo | None, Environment]:
         taken, self._from = self._from, None
         if taken is None:
             raise RuntimeError("the search index's input is made once")
@@ -368,11 +371,11 @@ def _render(
         with staged_site(out, ledger, in_place=inputs.in_place) as stage, ExitStack() as search_work:
             if memo:
                 memo.vouch, memo.known_digest = stage.vouch, stage.known_digest
-            pages = language_pages(site)
+            # Made later, with the search pages that list its bundles, where the search index comes after the pages.
+            pages = None if inputs.search_later else language_pages(site)
             groups = {member: group.id for group in site.groups for member in group.members}
             pagefind, search_input, meanwhile = None, time.perf_counter(), ExitStack()
-            search_now = inputs.search_index and not inputs.search_later
-            if search_now:
+            if inputs.search_index and pages is not None:
                 # Pagefind's input comes first: its bundles are made while the pages render (index_meanwhile).
                 pagefind = search_work.enter_context(
                     PagefindWork(
@@ -399,9 +402,9 @@ def _render(
                     templates=templates,
                     base_url=inputs.base_url,
                     health=health,
-                    bundles=bundle_names(pages),
+                    bundles=bundle_names(pages) if pages is not None else None,
                 )
-                if search_now:
+                if inputs.search_index and pages is not None:
                     # Made inside the block, so that it overlaps the wait for the bundle Pagefind has under way when
                     # the block ends (at 10,000 documents, 0.5 s to make and 0.7 s of waiting).
                     search_data = time.perf_counter()
@@ -414,7 +417,7 @@ def _render(
             search_work.pop_all()  # Pagefind's work folder now belongs to whoever makes the index
     except (SearchIndexError, OutputError, OSError) as error:
         raise _output_failure(error, out) from None
-    later = SearchInputLater(site, pages, groups, memo, inputs) if inputs.search_later else None
+    later = SearchInputLater(site, groups, memo, env, inputs) if inputs.search_later else None
     return Rendered(
         stage=stage,
         pagefind=pagefind,
@@ -517,8 +520,8 @@ def _pages_swapped_in_first(
     second time once it is done. Linking the site again costs about a second at 10,000 documents.
     """
     stage = rendered.stage
-    # The last build's bundles stay beside the pages; without the offline index yet (`later`), so does it.
-    last = is_search_index_file if rendered.later else is_pagefind_file
+    # The last build's bundles stay beside the pages; where the rest of the search comes `later`, all of it does.
+    last = is_search_file if rendered.later else is_pagefind_file
     try:
         stage.keep_old(last)
         # Told before the swapped-out site is removed: serve's page reloads 0.3 s sooner at 10,000 documents.
@@ -629,14 +632,26 @@ def _render_into(
     templates: Path | None,
     base_url: str | None,
     health: Health,
-    bundles: list[str],
+    bundles: list[str] | None,
 ) -> None:
-    """Every page, export and static file of the site into `stage`; errors raised in a template become a BuildError."""
-    try:
+    """Every page, export and static file of the site into `stage`; without `bundles`, not the search pages (they
+    come with the search index: SearchInputLater)."""
+    with _template_errors(templates):
         for path, content in render_site(site, env, rendered, base_url=base_url, health=health):
             stage.add(path, content)
-        for path, content in search_pages(site, env, bundles, base_url=base_url).items():
-            stage.add(path, content)
+        if bundles is not None:
+            for path, content in search_pages(site, env, bundles, base_url=base_url).items():
+                stage.add(path, content)
+    static_dirs = [path for path in (templates and templates / "static", data_dir("static")) if path]
+    for path, content in static_files(static_dirs).items():
+        stage.add(path, content)
+
+
+@contextmanager
+def _template_errors(templates: Path | None) -> Iterator[None]:
+    """Errors raised in a template, ours or a user's override, as a BuildError naming the template and line."""
+    try:
+        yield
     except TemplateSyntaxError as error:
         raise BuildError(f"{error.filename or error.name}:{error.lineno}: template error: {error.message}") from None
     except Exception as error:  # only errors raised inside a template become a BuildError
@@ -646,9 +661,6 @@ def _render_into(
         message = f"template {error.name!r} not found" if isinstance(error, TemplateNotFound) else str(error)
         place = f"{where[0]}:{where[1]}: " if where else ""
         raise BuildError(f"{place}template error: {message}; check your --templates overrides") from None
-    static_dirs = [path for path in (templates and templates / "static", data_dir("static")) if path]
-    for path, content in static_files(static_dirs).items():
-        stage.add(path, content)
 
 
 # These change how build() works, not what it makes.

@@ -171,6 +171,11 @@ def is_search_index_file(path: str) -> bool:
     )
 
 
+def is_search_file(path: str) -> bool:
+    """Whether a path of the site is the search index's, or one of the pages that query it."""
+    return path in (SEARCH_PAGE, CONCORDANCE_PAGE) or is_search_index_file(path)
+
+
 def is_pagefind_file(path: str) -> bool:
     """Whether a path of the site is one of Pagefind's bundles' files (the offline index is not)."""
     folder, _, rest = path.partition("/")
