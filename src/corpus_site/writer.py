@@ -123,7 +123,7 @@ class StagedSite:
     def keep_old(self, wanted: Callable[[str], bool]) -> None:
         """The last site's files that `wanted` accepts, kept as they are (those the writer knows unchanged are
         linked unread). In place they are not even looked at: the ledger keeps those the file system then says are
-        unchanged (ledger_now). At 10,000 documents, serve's pages go in 0.3 s sooner beside 14,000 such files."""
+        unchanged (ledger_now). At 10,000 documents, serve's pages go in 0.17 s sooner beside 14,000 such files."""
         names = self.old_files(wanted)
         if self.in_place:
             self.left.update(name for name in names if name in self.previous)
