@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -92,3 +93,25 @@ def test_changes_to_hidden_files_wake_no_one(tmp_path: Path) -> None:
         deadline = time.monotonic() + WAIT
         while not watcher.wait():
             assert time.monotonic() < deadline, "no event came for the seed"
+
+
+def test_the_next_change_comes_once_the_writes_stop(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.md"
+    with listening(tmp_path) as watcher:
+        before = watcher.look()
+        seed.write_text("first part", encoding="utf-8")
+        time.sleep(0.02)  # a save in two writes, closer together than the quiet moment
+        seed.write_text("first part, then the rest", encoding="utf-8")
+        settled = watcher.next_change(before)
+        assert changed_paths(before, settled) == [str(seed)]
+        assert settled == watcher.look()  # the file as it was left, not half written
+
+
+def test_on_the_timer_the_next_change_is_seen_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "watchfiles", None)  # importing it fails: no events, only looks
+    with Watcher([tmp_path]) as watcher:
+        watcher.start()
+        before = watcher.look()
+        (tmp_path / "new.md").write_text("new", encoding="utf-8")
+        assert changed_paths(before, watcher.next_change(before)) == [str(tmp_path / "new.md")]
+        assert not watcher.events

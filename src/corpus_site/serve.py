@@ -203,14 +203,7 @@ def serve(
             if cache:  # the first build ran in a child process (no thread yet): its records went with it
                 recall_records(seeds, cache_dir=cache_dir, into=records)
             while True:
-                watcher.wait()
-                now = watcher.look()
-                if now == before:
-                    continue
-                watcher.wait_for_quiet()
-                settled = watcher.look()
-                if settled != now:
-                    continue
+                settled = watcher.next_change(before)
                 changed = changed_paths(before, settled)
                 before = settled
                 print(f"Changed: {_describe(changed)}; rebuilding…", flush=True)

