@@ -711,7 +711,6 @@ class PageKeys:
     folder: Path
     out: Path
     pages: dict[str, tuple[str, bytes]]  # key → (page path, hash of the page)
-    kept: int  # pages read back from the output instead of being rendered
     fragments: frozenset[str] = frozenset()  # keys of the page parts this build used (PageMemo.fragment)
 
     def commit(self) -> None:
@@ -962,14 +961,13 @@ class PageMemo:
         self._uses, self._digests, self._reads, self._globals = {}, {}, {}, {}
         self.vouch = self.known_digest = None
         self._fragments.close()
-        return PageKeys(self.folder, self.out, pages, self.kept, frozenset(self._fragments.used))
+        return PageKeys(self.folder, self.out, pages, frozenset(self._fragments.used))
 
     def _read(self, value: object, reads: Reads) -> bytes:
         """A hash of what `reads` takes from `value`, each part of it visited once."""
         if reads is _WHOLE or isinstance(value, Undefined) or value is _ABSENT:
             return self._digest(value)
-        document = self.documents.get(id(value))
-        if document is not None and document[0] is value:  # its seed's key settles everything read from it
+        if self.document_key(value) is not None:  # its seed's key settles everything read from it
             return self._digest(value)
         cached = self._reads.get((id(value), id(reads)))  # `reads` lives in self._uses all build long
         if cached is not None and cached[0] is value:
@@ -1004,11 +1002,8 @@ class PageMemo:
         cached = self._digests.get(id(value))
         if cached is not None and cached[0] is value:
             return cached[1]
-        document = self.documents.get(id(value))
-        if document is not None and document[0] is value:
-            result = hashlib.sha256(b"document:" + document[1].encode()).digest()
-        else:
-            result = self._digest_parts(value)
+        key = self.document_key(value)
+        result = hashlib.sha256(b"document:" + key.encode()).digest() if key is not None else self._digest_parts(value)
         self._digests[id(value)] = (value, result)
         return result
 
