@@ -36,6 +36,7 @@ from corpus_site.records import Corpus, Problem
 from corpus_site.render import environment, render_site
 from corpus_site.report import Health
 from corpus_site.search import (
+    LanguagePage,
     PagefindWork,
     SearchIndexError,
     bundle_names,
@@ -242,13 +243,7 @@ class SearchInputLater:
             stage.add(path, content)
         keys = memo.rendering_done(pages_written | stage.digests) if memo else None
         del site, memo, env
-        pagefind = PagefindWork(
-            fragment_source(pages, groups),
-            previous=stage.out,
-            known_digest=stage.known_digest,
-            owner=self.inputs.owner,
-            scratch=self.inputs.cache_folder,
-        )
+        pagefind = _pagefind_work(self.inputs, stage, pages, groups)
         try:
             pagefind.write_input()
         except BaseException:
@@ -266,6 +261,21 @@ class SearchInputLater:
         if taken is None:
             raise RuntimeError("the search index's input is made once")
         return taken
+
+
+def _pagefind_work(
+    inputs: Inputs, stage: StagedSite, pages: list[LanguagePage], groups: dict[str, str]
+) -> PagefindWork:
+    """Pagefind's work on the site being staged: the bundles its language pages need made again."""
+    return PagefindWork(
+        fragment_source(pages, groups),
+        previous=stage.out,
+        known_digest=stage.known_digest,
+        owner=inputs.owner,
+        # Beside the cache, on the user's disk: /tmp is often memory (tmpfs), and Pagefind's input and output run to
+        # hundreds of MB at 100,000 documents; creating files there can be slow too.
+        scratch=inputs.cache_folder,
+    )
 
 
 def _isolated(
@@ -377,17 +387,7 @@ def _render(
             pagefind, search_input, meanwhile = None, time.perf_counter(), ExitStack()
             if inputs.search_index and pages is not None:
                 # Pagefind's input comes first: its bundles are made while the pages render (index_meanwhile).
-                pagefind = search_work.enter_context(
-                    PagefindWork(
-                        fragment_source(pages, groups),
-                        previous=out,
-                        known_digest=stage.known_digest,
-                        owner=inputs.owner,
-                        # Beside the cache, on the user's disk: /tmp is often memory (tmpfs), and Pagefind's input
-                        # and output run to hundreds of MB at 100,000 documents; creating files there can be slow too.
-                        scratch=inputs.cache_folder,
-                    )
-                )
+                pagefind = search_work.enter_context(_pagefind_work(inputs, stage, pages, groups))
                 if _cores_to_spare(inputs):  # Pagefind starts on each bundle as soon as its input is written
                     meanwhile.enter_context(pagefind.index_meanwhile())
                 else:
