@@ -301,7 +301,7 @@ class EncodedEntries:
                 if last is not None and last[0] == group and last[1] == duplicates:
                     entry = last[2]
                 else:
-                    entry = _json(_document_entry(document, group, site.duplicates))
+                    entry = _json(_document_entry(document, group, duplicates))
                     self.encoded += 1
                 if key:
                     kept[key] = (group, duplicates, entry)
@@ -313,7 +313,7 @@ class EncodedEntries:
 _ENTRIES = EncodedEntries()  # one per process: serve's builds run in it one after another
 
 
-def _document_entry(document: Document, group: Group | None, duplicates: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+def _document_entry(document: Document, group: Group | None, duplicates: tuple[str, ...]) -> dict[str, Any]:
     return {
         "id": document.id,
         "source": document.source,
@@ -327,6 +327,6 @@ def _document_entry(document: Document, group: Group | None, duplicates: dict[st
         "group": {"id": group.id, "score": group.score, "explicit": group.explicit, "members": list(group.members)}
         if group
         else None,
-        "duplicates": list(duplicates.get(document.id, ())),
+        "duplicates": list(duplicates),
         "blocks": [{"lang": block.lang, "kind": block.kind} for block in document.blocks],
     }
