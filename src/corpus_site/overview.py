@@ -128,14 +128,12 @@ def _add(counts: dict[str, Counter[str]], words: Words, times: int) -> None:
     for lang, joined in words:
         if not joined:
             continue
-        counter = counts.setdefault(lang, Counter())
+        counter, split = counts.setdefault(lang, Counter()), joined.split(" ")
+        change = counter.update if times > 0 else counter.subtract
         for _ in range(abs(times)):
-            if times > 0:
-                counter.update(joined.split(" "))
-            else:
-                counter.subtract(joined.split(" "))
+            change(split)
         if times < 0:
-            for word in set(joined.split(" ")):
+            for word in set(split):
                 if counter[word] <= 0:
                     del counter[word]
 
