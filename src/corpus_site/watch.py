@@ -110,7 +110,7 @@ class Watcher:
         """The folders once they differ from `before` and have held still for a moment (waits until then).
 
         After an event, once the events stop for a moment one look settles it; a change seen on the timer must
-        still be there a moment later. At 10,000 seeds a look walks the folders in about 0.1 s.
+        still be there a moment later. At 10,000 seeds a look walks the folders in 60–70 ms.
         """
         while True:
             if self.wait() and self.events:
