@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from array import array
+from collections import Counter
+from itertools import combinations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from corpus_site.groups import (
+    _DUPLICATE_DF,
     THRESHOLD,
+    _sharing_enough,
     anchors,
     explicit_problems,
     find_duplicates,
@@ -17,7 +24,7 @@ from corpus_site.groups import (
     split_sentences,
 )
 from corpus_site.loader import load_corpus
-from corpus_site.records import Document
+from corpus_site.records import Document, Shingles
 from helpers import SEEDS, write_files
 
 # One announcement and four translations into other scripts. Persons and places are translated or
@@ -423,3 +430,25 @@ UNRELATED_FR = (
     "---\nlang: fr\n---\n\nLa petite boulangerie du quartier utilise encore le four à bois que son fondateur a "
     "construit il y a plus d'un siècle, et les habitants viennent chaque matin chercher leur pain chaud."
 )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.frozensets(st.integers(-40, 40), max_size=30), max_size=40))
+def test_pairs_compared_for_duplicates_are_those_sharing_a_fifth_of_their_rarer_sampled_shingles(
+    sets: list[frozenset[int]],
+) -> None:
+    # The rule as plainly as it can be said: a shingle in 2.._DUPLICATE_DF documents counts for each pair of them.
+    kept = [Shingles(array("q", sorted(values)).tobytes(), None) for values in sets]
+    documents_with = Counter(value for values in sets for value in values)
+    expected = []
+    for i, j in combinations(range(len(sets)), 2):
+        shared = sum(2 <= documents_with[value] <= _DUPLICATE_DF for value in sets[i] & sets[j])
+        if shared and shared >= 0.2 * min(len(sets[i]), len(sets[j])):
+            expected.append((i, j))
+    assert _sharing_enough(kept) == expected
+
+
+def test_a_shingle_in_more_documents_than_the_cut_is_no_evidence() -> None:
+    common = Shingles(array("q", range(20)).tobytes(), None)
+    assert len(_sharing_enough([common] * _DUPLICATE_DF)) == _DUPLICATE_DF * (_DUPLICATE_DF - 1) // 2
+    assert _sharing_enough([common] * (_DUPLICATE_DF + 1)) == []

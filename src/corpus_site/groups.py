@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, combinations
+from itertools import combinations
 
 from corpus_site.dates import MONTHS as MONTH_NAMES  # capitalised in English, lower case elsewhere: not names
 from corpus_site.dates import looks_like_dateline
@@ -708,26 +708,45 @@ def find_duplicates(documents: Sequence[Document]) -> dict[str, tuple[str, ...]]
         if item is not None:
             ids.append(document.id)
             kept.append(item)
-    sampled = [memoryview(item.sampled).cast("q") for item in kept]
-    # Only shingles in 2.._DUPLICATE_DF documents make pairs; counting them first (in C) keeps the many unique
-    # ones out of the Python loop below.
-    df = Counter(chain.from_iterable(sampled))
-    useful = frozenset(value for value, count in df.items() if 2 <= count <= _DUPLICATE_DF)
-    postings: dict[int, list[int]] = defaultdict(list)
-    for index, values in enumerate(sampled):
-        for value in useful.intersection(values):
-            postings[value].append(index)
-    hits: Counter[tuple[int, int]] = Counter()
-    for indices in postings.values():
-        hits.update(combinations(indices, 2))
     links: dict[str, list[str]] = defaultdict(list)
-    for (i, j), count in sorted(hits.items()):
-        # Texts sharing under a fifth of the smaller one's sampled shingles cannot reach the thresholds below.
-        if count >= 0.2 * min(len(sampled[i]), len(sampled[j])) and _near_duplicates(kept[i], kept[j]):
+    for i, j in _sharing_enough(kept):
+        if _near_duplicates(kept[i], kept[j]):
             links[ids[i]].append(ids[j])
             links[ids[j]].append(ids[i])
     position = {doc_id: index for index, doc_id in enumerate(ids)}
     return {doc_id: tuple(sorted(others, key=position.__getitem__)) for doc_id, others in sorted(links.items())}
+
+
+def _sharing_enough(kept: Sequence[Shingles]) -> list[tuple[int, int]]:
+    """The pairs (i < j, ascending) of `kept` that share at least a fifth of the smaller one's sampled shingles,
+    counting only shingles found in 2.._DUPLICATE_DF documents: fewer cannot reach the thresholds of
+    _near_duplicates, and a shingle in more is boilerplate, not evidence.
+
+    Array operations over every sampled shingle at once: at 10,000 documents (670,000 shingles, 69,000 pairs
+    sharing one) 0.05 s, where counting them in dicts and Counters took 0.22 s of every build. A document's
+    sampled shingles are distinct (they come from a set), so a run of equal shingles names distinct documents.
+    """
+    import numpy as np  # here: the processes that never compare documents need not load it (see detect.py)
+
+    if len(kept) < 2:
+        return []
+    sizes = np.fromiter((len(item.sampled) // 8 for item in kept), dtype=np.int64, count=len(kept))
+    shingled = np.frombuffer(b"".join(item.sampled for item in kept), dtype=np.int64)
+    # Sorted by shingle; the sort is stable, so within a run of one shingle its documents stay in ascending order.
+    order = np.argsort(shingled, kind="stable")
+    ordered = shingled[order]
+    owners = np.repeat(np.arange(len(kept), dtype=np.int64), sizes)[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    runs = np.diff(np.r_[starts, len(ordered)])
+    codes = []  # each pair sharing a shingle as i * len(kept) + j, once per shingle shared
+    for size in range(2, _DUPLICATE_DF + 1):
+        members = owners[starts[runs == size][:, None] + np.arange(size)]
+        left, right = np.triu_indices(size, 1)
+        codes.append((members[:, left] * len(kept) + members[:, right]).ravel())
+    pairs, shared = np.unique(np.concatenate(codes), return_counts=True)
+    first, second = np.divmod(pairs, len(kept))
+    enough = shared >= 0.2 * np.minimum(sizes[first], sizes[second])
+    return list(zip(first[enough].tolist(), second[enough].tolist(), strict=True))
 
 
 def _near_duplicates(a: Shingles, b: Shingles) -> bool:
