@@ -196,6 +196,27 @@ def test_two_seed_folders_can_share_a_cache_without_pruning_each_other(tmp_path:
     assert build(one, tmp_path / "site-one", cache_dir=shared).from_cache == 6
 
 
+def test_a_record_two_folders_share_is_pruned_only_when_neither_uses_it(tmp_path: Path) -> None:
+    one = write_corpus(tmp_path / "one", count=2)
+    two = write_corpus(tmp_path / "two", count=3)  # note-00 and note-01 as in `one`: the same keys
+    settle()  # so that the cache remembers the seeds' files too
+    shared = tmp_path / "cache"
+    build(one, tmp_path / "site-one", cache_dir=shared)
+    build(two, tmp_path / "site-two", cache_dir=shared)
+    assert records_in(shared) == 3
+    (two / "note-00.md").unlink()
+    (two / "note-02.md").unlink()
+    build(two, tmp_path / "site-two", cache_dir=shared)
+    assert records_in(shared) == 2  # note-02's record went; note-00's stays for `one`
+    assert build(one, tmp_path / "site-one", cache_dir=shared).from_cache == 2
+    (one / "note-00.md").unlink()
+    build(one, tmp_path / "site-one", cache_dir=shared)
+    assert records_in(shared) == 1
+    with sqlite3.connect(shared / "loaded.sqlite") as db:  # the files each folder last had, and only those
+        files = sorted(Path(path).relative_to(tmp_path).as_posix() for (path,) in db.execute("SELECT path FROM files"))
+    assert files == ["one/seeds/note-01.md", "two/seeds/note-01.md"]
+
+
 def test_a_damaged_cache_is_started_afresh(tmp_path: Path) -> None:
     seeds = write_corpus(tmp_path)
     build(seeds, tmp_path / "site")

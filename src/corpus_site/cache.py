@@ -374,21 +374,26 @@ class LoadCache:
         self._fresh.clear()
 
     def commit(self, *, prune: bool = True) -> None:
-        """Write the new records and (when `prune`) forget what this seeds folder no longer uses, in one transaction."""
+        """Write the new records and (when `prune`) forget what this seeds folder no longer uses, in one transaction.
+
+        Only what changed since the last commit is written: rewriting the uses and files of 10,000 seeds took
+        0.15 s of every rebuild. Every record has a use (both are written together), so the records that can have
+        lost their last use are among those this folder stopped using."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?)", self._fresh.items())
-            db.execute("CREATE TEMP TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY)")
-            db.execute("DELETE FROM used")
-            db.executemany(
-                "INSERT OR IGNORE INTO used VALUES (?)", ((key,) for key in (self._used if prune else self._stored))
-            )
-            if prune:
-                db.execute("DELETE FROM uses WHERE scope = ? AND key NOT IN (SELECT key FROM used)", (self.scope,))
-            db.execute("INSERT OR IGNORE INTO uses SELECT ?, key FROM used", (self.scope,))
-            if prune:
-                db.execute("DELETE FROM records WHERE key NOT IN (SELECT key FROM uses)")
+            known = {key for (key,) in db.execute("SELECT key FROM uses WHERE scope = ?", (self.scope,))}
+            used = self._used if prune else self._stored
+            db.executemany("INSERT INTO uses VALUES (?, ?)", ((self.scope, key) for key in sorted(used - known)))
+            if prune and (gone := sorted(known - used)):
+                db.executemany("DELETE FROM uses WHERE scope = ? AND key = ?", ((self.scope, key) for key in gone))
+                db.execute("CREATE TEMP TABLE IF NOT EXISTS gone (key TEXT PRIMARY KEY)")
+                db.execute("DELETE FROM gone")
+                db.executemany("INSERT INTO gone VALUES (?)", ((key,) for key in gone))
+                db.execute(
+                    "DELETE FROM records WHERE key IN (SELECT key FROM gone) AND key NOT IN (SELECT key FROM uses)"
+                )
             self._write_files(prune=prune)
             db.execute("COMMIT")
         except BaseException:
@@ -398,11 +403,12 @@ class LoadCache:
 
     def _write_files(self, *, prune: bool) -> None:
         """Remember the files hashed or recognised in this build (and, when pruning, only those)."""
-        if self._files == self._files_before:
-            return
+        before = self._files_before if self._files_before is not None else self._files_committed()
         if prune:
-            self._db.execute("DELETE FROM files WHERE scope = ?", (self.scope,))
-        rows = ((self.scope, name, seen, digest) for name, (seen, digest) in self._files.items())
+            gone = ((self.scope, name) for name in sorted(before.keys() - self._files.keys()))
+            self._db.executemany("DELETE FROM files WHERE scope = ? AND path = ?", gone)
+        changed = sorted(name for name, facts in self._files.items() if before.get(name) != facts)
+        rows = ((self.scope, name, *self._files[name]) for name in changed)
         self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", rows)
 
     def close(self) -> None:
