@@ -187,11 +187,19 @@ def serve(
     serving = threading.Thread(target=server.serve_forever, name="corpus-site-serve", daemon=True)
 
     watcher = Watcher(folders)
+    # The first build runs in a child process, whose records go with it: they are read back from the cache while
+    # Pagefind makes the first search index (10,000 records in 1.5–3 s), not after it, when a save may be waiting.
+    recalling = threading.Thread(
+        target=recall_records, args=(seeds,), kwargs={"cache_dir": cache_dir, "into": records},
+        name="corpus-site-recall", daemon=True,
+    )  # fmt: skip
 
     def start_serving() -> None:
         watcher.start()
         if serving.ident is None:  # not started yet
             serving.start()
+            if cache:
+                recalling.start()
             print(f"Serving {out}/ at http://{HOST}:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
 
     try:
@@ -200,8 +208,8 @@ def serve(
             # Served from the moment the first build's pages are in, while Pagefind makes the search index.
             if not _rebuild_pages_first(rebuild, out, state, changed_meanwhile=lambda: False, pages_in=start_serving):
                 return 2
-            if cache:  # the first build ran in a child process (no thread yet): its records went with it
-                recall_records(seeds, cache_dir=cache_dir, into=records)
+            if recalling.ident is not None:
+                recalling.join()
             while True:
                 settled = watcher.next_change(before)
                 changed = changed_paths(before, settled)
