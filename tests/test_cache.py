@@ -494,6 +494,25 @@ def test_kept_pages_are_always_what_rendering_would_give(tmp_path: Path) -> None
     assert "ru.html" not in (out / "docs" / "note-00.html").read_text(encoding="utf-8")
 
 
+def test_the_pages_remembered_after_seeds_come_and_go_are_those_a_fresh_build_remembers(tmp_path: Path) -> None:
+    seeds = write_corpus(tmp_path)
+    out = tmp_path / "site"
+    build(seeds, out)
+    (seeds / "note-00.md").unlink()
+    (seeds / "note-06.md").write_text(f"---\ntitle: Note 6\n---\n\n{OTHER}\n", encoding="utf-8")
+    build(seeds, out)
+    fresh = tmp_path / "fresh"
+    build(seeds, fresh, cache_dir=tmp_path / "fresh-cache")
+
+    def pages(cache_dir: Path) -> set[tuple[str, str, bytes]]:
+        with sqlite3.connect(cache_dir / "loaded.sqlite") as db:
+            return set(db.execute("SELECT key, path, digest FROM pages"))
+
+    remembered = pages(tmp_path / CACHE_DIR_NAME)
+    assert remembered == pages(tmp_path / "fresh-cache")
+    assert "docs/note-06.html" in {path for _, path, _ in remembered}
+
+
 def test_a_page_whose_empty_list_fills_is_rendered_again(tmp_path: Path) -> None:
     seeds = write_corpus(tmp_path, count=3)  # three different texts: no page lists a near-duplicate
     out = tmp_path / "site"
