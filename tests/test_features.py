@@ -5,11 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from corpus_site import overview
 from corpus_site.build import build
 from corpus_site.cache import default_cache_dir, open_cache
 from corpus_site.features import load_analysed
 from corpus_site.loader import discover, load_corpus
-from corpus_site.overview import WordCounts, Words, charts
+from corpus_site.overview import WordCounts, Words, charts, count_ahead
 from corpus_site.records import Document
 from corpus_site.report import health
 from corpus_site.site import build_site
@@ -72,6 +73,15 @@ def test_words_counted_again_after_documents_came_and_went_are_those_counted_afr
             lang: dict(words) for lang, words in afresh.items()
         }  # as dicts: a Counter equals one without its zero counts, which charts would show
     assert counted == [1, 1, 3, 2]  # only the lists that came or went
+
+
+def test_words_counted_ahead_are_not_counted_again_by_the_charts(tmp_path: Path) -> None:
+    seeds = seeds_with_a_duplicate_and_mojibake(tmp_path / "seeds")
+    site = build_site(load_corpus(seeds, lambda found: map(load_analysed, found)))
+    count_ahead(site.documents[1:])  # serve, once it has read its records back
+    counted = charts(site)  # its first rebuild, with one more document
+    assert overview._COUNTS.counted == 1
+    assert counted == charts(site) and overview._COUNTS.counted == 0
 
 
 def lists_of(documents: tuple[Document, ...]) -> list[Words]:

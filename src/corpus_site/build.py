@@ -14,7 +14,7 @@ from pathlib import Path
 
 from jinja2 import Environment, TemplateError, TemplateNotFound, TemplateSyntaxError
 
-from corpus_site import report
+from corpus_site import overview, report
 from corpus_site.cache import (
     CacheError,
     PageKeys,
@@ -177,9 +177,11 @@ def build(
 
 def recall_records(seeds: Path, *, cache_dir: Path | None, into: dict[str, Loaded]) -> None:
     """The records the cache holds for the seeds as they are now, into `into`: serve's first build ran in a child
-    process and its records went with it, so without this its first rebuild would read them all from the cache."""
+    process and its records went with it, so without this its first rebuild would read them all from the cache.
+    Their words are counted too, as the overview's charts count them (overview.count_ahead)."""
     with suppress(CacheError, OSError):  # if not, the first rebuild reads them, as any build does
         recall(cache_dir or default_cache_dir(seeds), seeds, discover(seeds)[0], into)
+    overview.count_ahead(record.document for record in into.values() if record.document is not None)
 
 
 @dataclass(frozen=True, slots=True)

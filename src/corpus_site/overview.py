@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from html import escape
@@ -71,9 +71,7 @@ def document_words(document: Document) -> tuple[tuple[str, str], ...]:
 def charts(site: Site) -> tuple[Chart, ...]:
     """The overview's charts: languages, time, and frequent words per language."""
     result = [_language_chart(site), _time_chart(site)]
-    counts = _COUNTS.count(
-        [document.features.words if document.features else document_words(document) for document in site.documents]
-    )
+    counts = _COUNTS.count([_words_of(document) for document in site.documents])
     for language in site.languages:
         top = sorted(counts.get(language.code, Counter()).items(), key=lambda item: (-item[1], item[0]))[:TOP_WORDS]
         if top:
@@ -91,6 +89,16 @@ def charts(site: Site) -> tuple[Chart, ...]:
 
 
 Words = tuple[tuple[str, str], ...]  # a document's content words by language (document_words)
+
+
+def _words_of(document: Document) -> Words:
+    return document.features.words if document.features else document_words(document)
+
+
+def count_ahead(documents: Iterable[Document]) -> None:
+    """Count the documents' words now, so that charts() over nearly the same documents (the same objects) counts
+    only those that came or went: serve does this while it waits, rather than on the first save (0.3 s at 10,000)."""
+    _COUNTS.count([_words_of(document) for document in documents])
 
 
 class WordCounts:
