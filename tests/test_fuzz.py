@@ -4,13 +4,11 @@ and every seed-type file is accounted for as exactly one document or one skipped
 A longer campaign: FUZZ_EXAMPLES=5000 python -m pytest tests/test_fuzz.py -q
 """
 
-import contextlib
 import os
 import re
 import shutil
 import tempfile
 import unicodedata
-import warnings
 from collections import Counter
 from html import unescape
 from pathlib import Path
@@ -24,12 +22,6 @@ from corpus_site.decode import Decoded, UndecodableError, decode
 from corpus_site.langtag import _NOISE, _NOISE_HINT
 from corpus_site.loader import load_corpus
 from corpus_site.markup import is_safe_link, linkify, markdown_blocks, text_blocks
-
-# Hypothesis imports libcst to write a patch for a failing example, and libcst trips a DeprecationWarning
-# that filterwarnings=error turns into a pytest INTERNALERROR hiding the failure: import it quietly now.
-with warnings.catch_warnings(), contextlib.suppress(ImportError):
-    warnings.simplefilter("ignore")
-    import hypothesis.extra._patching  # noqa: F401
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "0"))
 FUZZ = settings(
