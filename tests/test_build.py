@@ -24,8 +24,8 @@ import pytest
 
 from corpus_site import build as build_module
 from corpus_site import cache as cache_module
+from corpus_site import overview, search
 from corpus_site import render as render_module
-from corpus_site import search
 from corpus_site.build import BuildError, BuildResult, build, recall_records
 from corpus_site.loader import Loaded
 from corpus_site.writer import _STAGING_MARK, MANIFEST, KeptFile
@@ -751,16 +751,23 @@ def test_resident_records_stand_in_for_the_cache_and_never_for_a_changed_seed(tm
     assert snapshot(out) == snapshot(plain)
 
 
-def test_recalled_records_are_those_the_cache_holds_for_the_seeds_as_they_are_now(tmp_path: Path, seeds: Path) -> None:
+def test_recalled_records_are_those_the_cache_holds_for_the_seeds_as_they_are_now(
+    tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out, cache = tmp_path / "site", tmp_path / "cache"
     build(seeds, out, cache_dir=cache)  # in a child process: its records are not kept here
     (seeds / "en.txt").write_text(f"{EN}\n\n{PT}\n", encoding="utf-8")  # not built yet: the cache has no record
+    # What this process's earlier builds left in the per-process memos must not count here.
+    monkeypatch.setattr(render_module, "_ENTRIES", render_module.EncodedEntries())
+    monkeypatch.setattr(overview, "_COUNTS", overview.WordCounts())
     resident: dict[str, Loaded] = {}
     recall_records(seeds, cache_dir=cache, into=resident)
     assert sorted(loaded.document.source for loaded in resident.values() if loaded.document) == ["fr/fr.md", "pt.txt"]
     result = build(seeds, out, cache_dir=cache, isolate=False, resident=resident)
     assert result.from_cache == 2
     assert len(resident) == 3
+    # Their words were counted and their corpus.json entries encoded with them: the build did only en.txt's.
+    assert render_module._ENTRIES.encoded == 1 and overview._COUNTS.counted == 1
 
 
 def test_builds_in_place_give_a_plain_build_s_site_and_leave_every_unchanged_file_as_it_was(
@@ -784,7 +791,7 @@ def test_builds_in_place_give_a_plain_build_s_site_and_leave_every_unchanged_fil
     assert not lock.locked()
 
 
-def test_corpus_json_entries_are_encoded_again_only_for_documents_whose_entry_changed(tmp_path: Path) -> None:
+def test_corpus_json_entries_are_encoded_again_only_for_documents_that_changed(tmp_path: Path) -> None:
     out, cache = tmp_path / "site", tmp_path / "cache"
     texts = {"en.md": EN, "pt.md": PT, "fr.md": FR}
     seeds = write_files(
@@ -802,7 +809,7 @@ def test_corpus_json_entries_are_encoded_again_only_for_documents_whose_entry_ch
         encoded.append(render_module._ENTRIES.encoded)
         exports.append([(out / name).read_bytes() for name in ("corpus.json", "corpus.jsonl")])
         (seeds / "fr.md").write_bytes(fr)
-    assert encoded == [3, 3]  # he.txt and the group's two; then fr.md and the group's two again
+    assert encoded == [1, 1]  # he.txt; then fr.md, gone from the last build (the group's two join it anew)
     # Plain builds, after: one in between would have left the kept entries empty.
     for removed in (False, True):
         if removed:

@@ -427,6 +427,15 @@ def test_sidecars_join_two_text_files_and_can_split_an_automatic_pair(written: P
     assert len(index.select("main table tbody tr")) == len(data["documents"]) - 2 - 1  # three in one row, two in one
 
 
+def test_corpus_json_entries_are_written_as_json_dumps_writes_them(written: Path) -> None:
+    # Each entry is joined from parts kept from build to build (render.EncodedEntries): the same bytes all the same.
+    lines = (written / "corpus.json").read_text(encoding="utf-8").split("\n")
+    entries = [line.removesuffix(",") for line in lines if line.startswith('{"id": ')]
+    assert any('"duplicates": ["' in entry for entry in entries) and any('"group": {"id"' in entry for entry in entries)
+    for entry in entries:
+        assert entry == json.dumps(json.loads(entry), ensure_ascii=False)
+
+
 def test_near_duplicates_link_each_other_and_are_not_translations(written: Path) -> None:
     data = load_json(written)
     copies = [document_by_source(data, name) for name in DUPLICATES]

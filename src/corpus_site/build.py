@@ -33,7 +33,7 @@ from corpus_site.child import ChildDied, can_fork, give_back_freed_memory, run_i
 from corpus_site.groups import explicit_problems
 from corpus_site.loader import Loaded, discover, load_found
 from corpus_site.records import Corpus, Problem
-from corpus_site.render import environment, render_site
+from corpus_site.render import encode_ahead, environment, render_site
 from corpus_site.report import Health
 from corpus_site.search import (
     LanguagePage,
@@ -178,10 +178,12 @@ def build(
 def recall_records(seeds: Path, *, cache_dir: Path | None, into: dict[str, Loaded]) -> None:
     """The records the cache holds for the seeds as they are now, into `into`: serve's first build ran in a child
     process and its records went with it, so without this its first rebuild would read them all from the cache.
-    Their words are counted too, as the overview's charts count them (overview.count_ahead)."""
+    Their words are counted and their corpus.json entries encoded too, as that build would."""
     with suppress(CacheError, OSError):  # if not, the first rebuild reads them, as any build does
         recall(cache_dir or default_cache_dir(seeds), seeds, discover(seeds)[0], into)
-    overview.count_ahead(record.document for record in into.values() if record.document is not None)
+    documents = {key: record.document for key, record in into.items() if record.document is not None}
+    overview.count_ahead(documents.values())
+    encode_ahead(documents)
 
 
 @dataclass(frozen=True, slots=True)
