@@ -404,10 +404,10 @@ class LoadCache:
     def _write_files(self, *, prune: bool) -> None:
         """Remember the files hashed or recognised in this build (and, when pruning, only those)."""
         before = self._files_before if self._files_before is not None else self._files_committed()
+        gone, changed = _difference(before, self._files)
         if prune:
-            gone = ((self.scope, name) for name in sorted(before.keys() - self._files.keys()))
-            self._db.executemany("DELETE FROM files WHERE scope = ? AND path = ?", gone)
-        changed = sorted(name for name, facts in self._files.items() if before.get(name) != facts)
+            gone_rows = ((self.scope, name) for name in gone)
+            self._db.executemany("DELETE FROM files WHERE scope = ? AND path = ?", gone_rows)
         rows = ((self.scope, name, *self._files[name]) for name in changed)
         self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", rows)
 
@@ -418,6 +418,13 @@ class LoadCache:
         with closing(self._db.execute("SELECT count(*), coalesce(sum(length(record)), 0) FROM records")) as rows:
             count, size = rows.fetchone()
         return {"records": count, "bytes": size, "hits": self.hits, "misses": self.misses}
+
+
+def _difference(stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """What a table holding `stored` must lose and gain to hold `wanted`: the keys gone, and the keys new or with
+    another value, each sorted. The cache's commits write only these rather than every row again."""
+    gone = sorted(stored.keys() - wanted.keys())
+    return gone, sorted(key for key, value in wanted.items() if stored.get(key) != value)
 
 
 @contextmanager
@@ -728,11 +735,9 @@ class PageKeys:
                 db.executescript(_SCHEMA)
                 # Only the rows that changed: rewriting all 34,000 took 0.14 s of each rebuild at 10,000 documents.
                 rows = db.execute("SELECT key, path, digest FROM pages WHERE out = ?", (out,))
-                stored = {key: (path, digest) for key, path, digest in rows}
-                gone = sorted(stored.keys() - self.pages.keys())
+                gone, changed = _difference({key: (path, digest) for key, path, digest in rows}, self.pages)
                 db.executemany("DELETE FROM pages WHERE out = ? AND key = ?", ((out, key) for key in gone))
-                changed = sorted(key for key, page in self.pages.items() if stored.get(key) != page)
-                new_rows = [(out, key, *self.pages[key]) for key in changed]
+                new_rows = ((out, key, *self.pages[key]) for key in changed)
                 db.executemany("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)", new_rows)
                 known = {key for (key,) in db.execute("SELECT key FROM fragments WHERE out = ?", (out,))}
                 db.executemany(
