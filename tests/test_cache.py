@@ -494,6 +494,68 @@ def test_kept_pages_are_always_what_rendering_would_give(tmp_path: Path) -> None
     assert "ru.html" not in (out / "docs" / "note-00.html").read_text(encoding="utf-8")
 
 
+def test_keys_carried_from_the_last_build_in_this_process_follow_every_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds = write_corpus(tmp_path, count=6)
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    out = tmp_path / "site"
+    keyed: list[str] = []  # the pages whose key was worked out, not carried from the last build
+    work_out_key = cache_module.PageMemo._key
+
+    def counted(memo: cache_module.PageMemo, name: str, context: Any, place: bytes) -> str | None:
+        if place.startswith(b"\0page\0"):
+            keyed.append(place.removeprefix(b"\0page\0").decode())
+        return work_out_key(memo, name, context, place)
+
+    monkeypatch.setattr(cache_module.PageMemo, "_key", counted)
+
+    def rebuild() -> list[str]:  # in this process, as serve's rebuilds
+        keyed.clear()
+        result = build(seeds, out, templates=templates, search_index=False, isolate=False)
+        assert result.health is not None  # rendered, not kept whole as the last build left it
+        assert_same_as_a_plain_build(seeds, out, tmp_path, templates, search_index=False)
+        return sorted(path for path in keyed if path.startswith("docs/"))
+
+    assert len(rebuild()) == 6
+    (seeds / "notes.csv").write_text("a,b\n", encoding="utf-8")  # no page shows a file of another kind
+    assert rebuild() == []  # every document page's key is the last build's
+
+    # A new title: its page, the neighbours whose previous and next links show it, and the page of note-00 (the same
+    # text), which lists it as a near-duplicate.
+    note = seeds / "note-03.md"
+    note.write_text(note.read_text(encoding="utf-8").replace("Note 3", "A better title"), encoding="utf-8")
+    assert rebuild() == ["docs/note-00.html", "docs/note-02.html", "docs/note-03.html", "docs/note-04.html"]
+    assert "A better title" in (out / "docs" / "note-02.html").read_text(encoding="utf-8")
+
+    # A new language reaches every page's menu, though no page's own values changed.
+    (seeds / "note-07.md").write_text(f"---\ntitle: Заметка\n---\n\n{RU}\n\n{RU}\n", encoding="utf-8")
+    assert len(rebuild()) == 7
+    assert "ru.html" in (out / "docs" / "note-00.html").read_text(encoding="utf-8")
+
+    # So does a template edited between two builds.
+    (templates / "doc.html").write_text(
+        "{% extends 'corpus-site/doc.html' %}{% block title %}{{ doc.title }} · read{% endblock %}", encoding="utf-8"
+    )
+    assert len(rebuild()) == 7
+    assert "Note 0 · read" in (out / "docs" / "note-00.html").read_text(encoding="utf-8")
+
+
+def test_a_carried_key_needs_each_own_value_the_same_or_equal_and_of_the_same_type(tmp_path: Path) -> None:
+    env = Environment(loader=DictLoader({"page.html": "{{ x }}"}))
+
+    def key(value: object) -> str | None:  # each call a build of its own, as serve's follow each other
+        memo = cache_module.PageMemo(tmp_path, tmp_path / "site", env, {})
+        own = {"page_path": "a.html", "x": value}
+        found = memo.key("page.html", own, own)
+        memo.rendering_done({})
+        return found
+
+    assert key(1) == key(1) != key(1.0) != key(True)  # equal, but each shows differently on the page
+    assert key((1, 2)) == key((1, 2)) != key([1, 2])
+
+
 def test_the_pages_remembered_after_seeds_come_and_go_are_those_a_fresh_build_remembers(tmp_path: Path) -> None:
     seeds = write_corpus(tmp_path)
     out = tmp_path / "site"

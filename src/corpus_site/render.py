@@ -189,7 +189,7 @@ def _pages(
 
     def page(path: str, template: str, root: str | None = None, **context: Any) -> tuple[str, bytes | KeptFile]:
         root = "../" * path.count("/") if root is None else root
-        return path, _render(env, template, root=root, page_path=path, **shared, **context)
+        return path, _render(env, template, shared, {"root": root, "page_path": path, **context})
 
     yield page("index.html", "index.html", page_lang=UI_LANG, by_id=by_id, texts=site.texts())
     yield page("report.html", "report.html", page_lang=UI_LANG, health=health)
@@ -247,13 +247,14 @@ def cleaned_text(document: Document) -> str:
 _RENDERED_EACH_TIME = frozenset({"index.html", "report.html"})
 
 
-def _render(env: Environment, name: str, **context: Any) -> bytes | KeptFile:
+def _render(env: Environment, name: str, shared: Mapping[str, Any], own: Mapping[str, Any]) -> bytes | KeptFile:
+    """The page template `name` renders from what every page is given (`shared`) and its `own` values."""
     template = env.get_template(name)
     # Under the build's page memo a page the output folder already holds is linked, not read back (cache.PageMemo).
     page_or_kept = getattr(template, "page_or_kept", None)
     if page_or_kept is None or name in _RENDERED_EACH_TIME:
-        return Template.render(template, **context).encode()
-    page = page_or_kept(**context)
+        return Template.render(template, {**shared, **own}).encode()
+    page = page_or_kept(shared, own)
     return page if isinstance(page, KeptFile) else page.encode()
 
 
