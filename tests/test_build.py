@@ -818,3 +818,42 @@ def test_corpus_json_entries_are_encoded_again_only_for_documents_that_changed(t
         assert [(tmp_path / "plain" / name).read_bytes() for name in ("corpus.json", "corpus.jsonl")] == exports[
             1 - removed
         ]
+
+
+def test_a_process_keeps_its_templates_from_one_build_to_the_next_until_a_file_beside_them_changes(
+    tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache_module, "_SETTLED_NS", 0)  # files count as settled at once: each is a build old here
+    made: list[object] = []
+    make = build_module.environment
+    monkeypatch.setattr(build_module, "environment", lambda folders: made.append(folders) or make(folders))
+    templates = tmp_path / "templates"
+    override = templates / "doc.html"
+    write_files(templates, {"doc.html": "{% extends 'corpus-site/doc.html' %}{% block title %}first{% endblock %}"})
+    out, cache = tmp_path / "site", tmp_path / "cache"
+
+    def rebuild(**options: Any) -> str:
+        build(seeds, out, templates=templates, cache_dir=cache, isolate=False, search_index=False, **options)
+        return (out / "docs" / "pt.html").read_text(encoding="utf-8")
+
+    assert "<title>first" in rebuild()
+    (seeds / "more.txt").write_text(f"{FR}\n\n{FR}\n", encoding="utf-8")
+    assert "<title>first" in rebuild()
+    assert len(made) == 1  # the second build parsed and compiled no template again
+    override.write_text(override.read_text(encoding="utf-8").replace("first", "second one"), encoding="utf-8")
+    assert "<title>second one" in rebuild()
+    (templates / "static").mkdir()
+    (templates / "static" / "extra.css").write_text("p { margin: 0 }\n", encoding="utf-8")  # any file there counts
+    rebuild()
+    assert len(made) == 3
+    # A build without the page memo, after one that used it, renders every page itself.
+    rebuild(cache=False)
+    plain = tmp_path / "plain"
+    build(seeds, plain, templates=templates, cache=False, search_index=False)
+    assert snapshot(out) == snapshot(plain)
+    # Templates a build without the page memo loaded would pass it by: a build with it does not take them.
+    monkeypatch.setattr(build_module, "_ENVIRONMENT", {})
+    build(seeds, plain, templates=templates, cache=False, search_index=False)
+    (seeds / "most.txt").write_text(f"{PT}\n\n{PT}\n", encoding="utf-8")
+    kept = build(seeds, out, templates=templates, cache_dir=cache, isolate=False, search_index=False).pages_kept
+    assert kept >= 3

@@ -25,6 +25,7 @@ from corpus_site.cache import (
     recall,
     remember_ledger,
     remember_site,
+    settled_files,
     site_fingerprint,
     site_ledger,
     unchanged_site,
@@ -267,6 +268,31 @@ class SearchInputLater:
         return taken
 
 
+# The last build's environment in this process, with the template folders' files as they were when it was made.
+_ENVIRONMENT: dict[tuple[object, ...], tuple[tuple[tuple[str, str], ...], Environment]] = {}
+
+
+def _environment(template_dirs: list[Path], *, memoised: bool) -> Environment:
+    """render.environment, or the one the last build in this process made while none of the files in the template
+    folders has changed since (serve): its templates are parsed and compiled, and their reads found, already (0.1 s of
+    each rebuild). One made while a file had just changed is not kept: a second change could go unseen.
+
+    `memoised`: whether the build installs a page memo, which makes the templates it loads its own (MemoTemplate);
+    those loaded without one would pass it by."""
+    key = (memoised, *(os.fspath(path) for path in template_dirs))
+    files = settled_files(template_dirs)
+    found = _ENVIRONMENT.get(key)
+    if files is not None and found is not None and found[0] == files:
+        env = found[1]
+        env.corpus_site_memo = None  # type: ignore[attr-defined] # the last build's page memo, if it installed one
+        return env
+    env = environment(template_dirs)
+    _ENVIRONMENT.clear()
+    if files is not None:
+        _ENVIRONMENT[key] = (files, env)
+    return env
+
+
 def _pagefind_work(
     inputs: Inputs, stage: StagedSite, pages: list[LanguagePage], groups: dict[str, str]
 ) -> PagefindWork:
@@ -365,7 +391,9 @@ def _render(
     timings = [("load", time.perf_counter() - started)]
     site = build_site(corpus)
     health = report.health(site)
-    env = environment([path for path in (templates, data_dir("templates")) if path])
+    env = _environment(
+        [path for path in (templates, data_dir("templates")) if path], memoised=bool(inputs.cache_folder)
+    )
     # Pages whose inputs did not change come back from the output folder instead of being rendered.
     memo = PageMemo(inputs.cache_folder, out, env, documents) if inputs.cache_folder else None
     if memo:

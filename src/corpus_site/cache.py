@@ -191,6 +191,25 @@ def _settled(info: os.stat_result) -> bool:
     return os.name == "posix" and max(info.st_mtime_ns, info.st_ctime_ns) < time.time_ns() - _SETTLED_NS
 
 
+def settled_files(folders: Iterable[Path]) -> tuple[tuple[str, str], ...] | None:
+    """Every file under `folders` with what the file system says of it (as the seeds' are known unchanged), or None
+    if one changed too recently for a change made after this look to show."""
+    found = []
+    for folder in folders:
+        for root, subfolders, files in os.walk(folder):
+            subfolders.sort()
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    return None
+                if not _settled(info):
+                    return None
+                found.append((path, _seen(info)))
+    return tuple(found)
+
+
 def seed_key(seed: SeedFile, options: str = "", digest_of: FileDigest = file_digest) -> str | None:
     """The cache key of one seed, or None when it cannot be keyed (unreadable, huge): then it is loaded afresh."""
     digest = hashlib.sha256(code_fingerprint().encode())
@@ -933,7 +952,13 @@ class PageMemo:
 
     def _analyse(self, name: str) -> tuple[bytes, list[tuple[str, bytes, Reads]]] | None:
         """The template's sources (with our code and filters) and its paths grouped by context variable."""
-        uses = template_uses(self.env, name)
+        # Kept with the environment, which build.py keeps only while its templates' files are as they were.
+        analysed: dict[str, tuple[frozenset[AccessPath], str] | None] = self.env.__dict__.setdefault(
+            "corpus_site_uses", {}
+        )
+        if name not in analysed:
+            analysed[name] = template_uses(self.env, name)
+        uses = analysed[name]
         if uses is None:
             return None
         paths, sources = uses

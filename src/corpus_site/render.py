@@ -52,7 +52,7 @@ def environment(template_dirs: Sequence[Path]) -> Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        auto_reload=False,  # one environment per build: no need to stat the template files for every page
+        auto_reload=False,  # no stat of the template files for every page: build.py reuses one only while unchanged
     )
     env.filters.update(
         pick=pick,
