@@ -181,8 +181,11 @@ def test_in_a_browser_the_open_page_reloads_with_a_new_seed_and_search_finds_it_
         page.wait_for_function("() => window.notReloaded === undefined", timeout=WAIT * 1000)
         assert "Third note" in page.locator("main").inner_text()
         # The search page, open all along, reloads itself once the search index followed: Pagefind finds the seed.
+        # (It reloads with the pages too; if Pagefind's files change under it while it loads them, that load searches
+        # the offline index instead, which may find the seed already: the reload for the index follows.)
         searching.wait_for_function(
-            "() => [...document.querySelectorAll('#search-results .result-title a')]"
+            "() => document.querySelector('form[data-search-page]').dataset.engine === 'pagefind'"
+            " && [...document.querySelectorAll('#search-results .result-title a')]"
             ".some((link) => link.textContent === 'Third note')",
             timeout=WAIT * 1000,
         )
