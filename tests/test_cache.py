@@ -502,17 +502,21 @@ def test_keys_carried_from_the_last_build_in_this_process_follow_every_change(
     templates.mkdir()
     out = tmp_path / "site"
     keyed: list[str] = []  # the pages whose key was worked out, not carried from the last build
+    parts: list[str] = []  # and the table parts (render.fragment)
     work_out_key = cache_module.PageMemo._key
 
     def counted(memo: cache_module.PageMemo, name: str, context: Any, place: bytes) -> str | None:
         if place.startswith(b"\0page\0"):
             keyed.append(place.removeprefix(b"\0page\0").decode())
+        else:
+            parts.append(name)
         return work_out_key(memo, name, context, place)
 
     monkeypatch.setattr(cache_module.PageMemo, "_key", counted)
 
     def rebuild() -> list[str]:  # in this process, as serve's rebuilds
         keyed.clear()
+        parts.clear()
         result = build(seeds, out, templates=templates, search_index=False, isolate=False)
         assert result.health is not None  # rendered, not kept whole as the last build left it
         assert_same_as_a_plain_build(seeds, out, tmp_path, templates, search_index=False)
@@ -521,12 +525,14 @@ def test_keys_carried_from_the_last_build_in_this_process_follow_every_change(
     assert len(rebuild()) == 6
     (seeds / "notes.csv").write_text("a,b\n", encoding="utf-8")  # no page shows a file of another kind
     assert rebuild() == []  # every document page's key is the last build's
+    assert parts == []  # and every part's
 
     # A new title: its page, the neighbours whose previous and next links show it, and the page of note-00 (the same
     # text), which lists it as a near-duplicate.
     note = seeds / "note-03.md"
     note.write_text(note.read_text(encoding="utf-8").replace("Note 3", "A better title"), encoding="utf-8")
     assert rebuild() == ["docs/note-00.html", "docs/note-02.html", "docs/note-03.html", "docs/note-04.html"]
+    assert parts  # the parts of the tables that list it
     assert "A better title" in (out / "docs" / "note-02.html").read_text(encoding="utf-8")
 
     # A new language reaches every page's menu, though no page's own values changed.
