@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from corpus_site import publish
 from corpus_site.build import build
 from corpus_site.publish import FEED_ENTRIES
-from helpers import ROOT, SEEDS, link_target, load_json, parse, write_files
+from helpers import EN, PT, ROOT, SEEDS, link_target, load_json, parse, write_files
 
 BASE = "https://example.org/corpus/"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -304,6 +304,30 @@ def test_feeds_carry_only_the_newest_entries(tmp_path: Path, monkeypatch: pytest
     titles = [entry.findtext(f"{ATOM}title") for entry in feed.findall(f"{ATOM}entry")]
     assert titles == ["Market report 9", "Market report 7", "Market report 5"]
     assert (tmp_path / "site" / "lang" / "en.xml").read_text(encoding="utf-8").count("<entry") == 3
+
+
+def test_a_build_in_the_same_process_writes_again_only_the_feeds_whose_entries_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stories = [("opening-en", EN), ("opening-pt", PT), ("weekend-en", EN + " " + EN), ("weekend-pt", PT + " " + PT)]
+    texts = {f"{name}.md": f"---\ndate: 2024-03-0{day}\n---\n\n{text}\n" for day, (name, text) in enumerate(stories, 1)}
+    seeds = write_files(tmp_path / "seeds", texts)
+    written: list[str] = []
+    write_feed = publish._feed
+    monkeypatch.setattr(publish, "_feed", lambda *args: written.append(args[2]) or write_feed(*args))
+
+    def rebuild() -> list[str]:  # in this process, as serve's rebuilds; the records stay in memory
+        written.clear()
+        build(seeds, tmp_path / "site", cache_dir=tmp_path / "cache", resident=records, isolate=False)
+        build(seeds, tmp_path / "plain", cache=False)  # in a child: its feeds are made afresh
+        for path in ("feed.xml", "lang/en.xml", "lang/pt.xml"):
+            assert (tmp_path / "site" / path).read_bytes() == (tmp_path / "plain" / path).read_bytes()
+        return sorted(written)
+
+    records: dict[str, Any] = {}
+    assert rebuild() == ["feed.xml", "lang/en.xml", "lang/pt.xml"]
+    (seeds / "opening-pt.md").write_text(texts["opening-pt.md"].replace("nove", "dez"), encoding="utf-8")
+    assert rebuild() == ["feed.xml", "lang/pt.xml"]  # the English feed's entries are the same records
 
 
 def test_feed_dates_with_time_zones_are_ordered_by_the_instant(stretch: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import operator
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -77,6 +78,24 @@ def atom_feed(
     """An Atom 1.0 feed of the newest FEED_ENTRIES `documents`, newest first; links relative to the feed unless a
     base URL is given."""
     ordered = heapq.nlargest(FEED_ENTRIES, documents, key=_sort_key)
+    # Records are frozen: the same ones, in the same order, make the same feed as the last build's in this process.
+    arguments = (title, self_path, root, base_url, lang, page)
+    last = _LAST_FEEDS.get(arguments)
+    if last is not None and len(last[0]) == len(ordered) and all(map(operator.is_, last[0], ordered)):
+        return last[1]
+    feed = _feed(ordered, *arguments)
+    _LAST_FEEDS[arguments] = (ordered, feed)
+    return feed
+
+
+# Each feed the last build in this process wrote, with the documents it shows: serve's rebuilds write again only
+# those a change reached (15 feeds of 100 entries took 0.08 s of each rebuild at 10,000 documents).
+_LAST_FEEDS: dict[tuple[str | None, ...], tuple[list[Document], bytes]] = {}
+
+
+def _feed(
+    ordered: list[Document], title: str, self_path: str, root: str, base_url: str | None, lang: str | None, page: str
+) -> bytes:
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     if lang:
