@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -287,6 +288,8 @@ def _spelled_outside_ascii(source: str) -> bool:
     return any(char.isalpha() and not unicodedata.normalize("NFKD", char).encode("ascii", "ignore") for char in source)
 
 
+# Each discovery names every seed again: serve's rebuilds find most slugs here (10,000 took 0.04 s to make).
+@functools.lru_cache(maxsize=1 << 17)
 def _base_slug(source: str) -> str:
     folder, _, name = source.rpartition("/")
     stem, suffix = os.path.splitext(name)
