@@ -517,11 +517,12 @@ def test_keys_carried_from_the_last_build_in_this_process_follow_every_change(
     def rebuild() -> list[str]:  # in this process, as serve's rebuilds
         keyed.clear()
         parts.clear()
-        result = build(seeds, out, templates=templates, search_index=False, isolate=False)
+        result = build(seeds, out, templates=templates, search_index=False, isolate=False, resident=records)
         assert result.health is not None  # rendered, not kept whole as the last build left it
         assert_same_as_a_plain_build(seeds, out, tmp_path, templates, search_index=False)
         return sorted(path for path in keyed if path.startswith("docs/"))
 
+    records: dict[str, Any] = {}  # kept from one build to the next, as serve keeps them
     assert len(rebuild()) == 6
     (seeds / "notes.csv").write_text("a,b\n", encoding="utf-8")  # no page shows a file of another kind
     assert rebuild() == []  # every document page's key is the last build's
@@ -547,12 +548,18 @@ def test_keys_carried_from_the_last_build_in_this_process_follow_every_change(
     assert len(rebuild()) == 7
     assert "Note 0 · read" in (out / "docs" / "note-00.html").read_text(encoding="utf-8")
 
+    # A build that keeps no records carries no keys either: the corpus would stay in memory after it.
+    (seeds / "more.csv").write_text("c,d\n", encoding="utf-8")
+    build(seeds, out, templates=templates, search_index=False, isolate=False)
+    (seeds / "most.csv").write_text("e,f\n", encoding="utf-8")
+    assert len(rebuild()) == 7
+
 
 def test_a_carried_key_needs_each_own_value_the_same_or_equal_and_of_the_same_type(tmp_path: Path) -> None:
     env = Environment(loader=DictLoader({"page.html": "{{ x }}"}))
 
     def key(value: object) -> str | None:  # each call a build of its own, as serve's follow each other
-        memo = cache_module.PageMemo(tmp_path, tmp_path / "site", env, {})
+        memo = cache_module.PageMemo(tmp_path, tmp_path / "site", env, {}, carry=True)
         own = {"page_path": "a.html", "x": value}
         found = memo.key("page.html", own, own)
         memo.rendering_done({})

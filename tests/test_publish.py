@@ -313,16 +313,17 @@ def test_a_build_in_the_same_process_writes_again_only_the_feeds_whose_entries_c
     texts = {f"{name}.md": f"---\ndate: 2024-03-0{day}\n---\n\n{text}\n" for day, (name, text) in enumerate(stories, 1)}
     seeds = write_files(tmp_path / "seeds", texts)
     written: list[str] = []
-    write_feed = publish._feed
-    monkeypatch.setattr(publish, "_feed", lambda *args: written.append(args[2]) or write_feed(*args))
+    write_feed = publish.atom_feed
+    monkeypatch.setattr(publish, "atom_feed", lambda *args: written.append(args[2]) or write_feed(*args))
 
     def rebuild() -> list[str]:  # in this process, as serve's rebuilds; the records stay in memory
         written.clear()
         build(seeds, tmp_path / "site", cache_dir=tmp_path / "cache", resident=records, isolate=False)
-        build(seeds, tmp_path / "plain", cache=False)  # in a child: its feeds are made afresh
+        made = sorted(written)
+        build(seeds, tmp_path / "plain", cache=False)  # its feeds made afresh
         for path in ("feed.xml", "lang/en.xml", "lang/pt.xml"):
             assert (tmp_path / "site" / path).read_bytes() == (tmp_path / "plain" / path).read_bytes()
-        return sorted(written)
+        return made
 
     records: dict[str, Any] = {}
     assert rebuild() == ["feed.xml", "lang/en.xml", "lang/pt.xml"]

@@ -389,13 +389,14 @@ def _render(
     out, templates = inputs.out, inputs.templates
     corpus = replace(corpus, warnings=corpus.warnings + explicit_problems(corpus.documents))
     timings = [("load", time.perf_counter() - started)]
+    carry = inputs.resident is not None  # only a build that keeps its records keeps what the next build can reuse
     site = build_site(corpus)
     health = report.health(site)
     env = _environment(
         [path for path in (templates, data_dir("templates")) if path], memoised=bool(inputs.cache_folder)
     )
     # Pages whose inputs did not change come back from the output folder instead of being rendered.
-    memo = PageMemo(inputs.cache_folder, out, env, documents) if inputs.cache_folder else None
+    memo = PageMemo(inputs.cache_folder, out, env, documents, carry=carry) if inputs.cache_folder else None
     if memo:
         memo.install()
     total = len(site.documents)

@@ -823,8 +823,18 @@ class _Fragments:
 class PageMemo:
     """Rendered pages of the last build, found again by key; their bytes are read back from the output folder."""
 
-    def __init__(self, folder: Path, out: Path, env: Environment, documents: Mapping[int, tuple[object, str]]) -> None:
-        self.folder, self.out, self.env = folder, out, env
+    def __init__(
+        self,
+        folder: Path,
+        out: Path,
+        env: Environment,
+        documents: Mapping[int, tuple[object, str]],
+        *,
+        carry: bool = False,
+    ) -> None:
+        """`carry`: keep the pages' keys, and the values they were worked out from, for the next build in this
+        process (serve, which keeps its records too; see key). Without it the last build's are let go."""
+        self.folder, self.out, self.env, self.carry = folder, out, env, carry
         self.documents = documents  # id(document) → (document, its seed's cache key): a document's content in O(1)
         self.kept = 0
         self.rendered = 0
@@ -836,7 +846,7 @@ class PageMemo:
         # By template and own names: the names read outside them, their values on the last page, and their hash.
         self._tokens: dict[tuple[str, tuple[str, ...]], tuple[list[tuple[str, bytes, Reads]], list[object], bytes]] = {}
         # Page and file keys of this process's last build into `out` (see key), and this build's, kept at the end.
-        self._carried = _CARRIED.get((_out_key(out), os.fspath(folder)), {})
+        self._carried = _CARRIED.get((_out_key(out), os.fspath(folder)), {}) if carry else {}
         self._carry: dict[object, Carried] = {}
         self._parts: Counter[tuple[str, tuple[str, ...]]] = Counter()  # parts rendered so far, by template and names
         self.carried = 0  # pages and files whose key was carried from the last build
@@ -1086,7 +1096,8 @@ class PageMemo:
             if digest is not None:
                 self._pages[key] = (path, digest)
         _CARRIED.clear()  # one site's keys are carried: a process that builds another lets go of the last one's
-        _CARRIED[(self._fragments.out, os.fspath(self.folder))] = self._carry
+        if self.carry:
+            _CARRIED[(self._fragments.out, os.fspath(self.folder))] = self._carry
         self._carry, self._carried, self._tokens, self._parts = {}, {}, {}, Counter()
         pages, self._pages, self._previous = self._pages, {}, {}
         self.documents, self._rendered = {}, {}

@@ -153,7 +153,7 @@ def render_site(
     yield "corpus.json", corpus_json(site, entries)
     yield "corpus.jsonl", publish.corpus_jsonl(entries)
     del entries
-    yield from publish.feed_files(site, base_url).items()
+    yield from publish.feed_files(site, base_url, carry=bool(memo and memo.carry)).items()
     yield "alignments.jsonl", alignments_jsonl(site.alignments)
     yield "alignments.tmx", tmx(site.alignments)
     if base_url:
