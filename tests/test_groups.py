@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from corpus_site import groups as groups_module
 from corpus_site.groups import (
     _DUPLICATE_DF,
     THRESHOLD,
@@ -412,6 +413,33 @@ def test_a_rebuild_reuses_unchanged_documents_and_sees_changed_ones(tmp_path: Pa
     changed = write(tmp_path / "a", {**PAIR_FOR_REUSE, "harbour-fr.md": UNRELATED_FR})
     assert find_groups(changed) == ()
     assert find_groups(documents) == first_groups
+
+
+def test_profiles_carried_from_the_last_call_are_those_of_the_same_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profiled: list[str] = []
+    profile = groups_module._profile
+    monkeypatch.setattr(
+        groups_module, "_profile", lambda document: profiled.append(document.source) or profile(document)
+    )
+    documents = write(tmp_path / "a", PAIR_FOR_REUSE)
+    first = find_groups(documents, carry=True)
+    assert len(first) == 1 and sorted(profiled) == ["harbour-en.md", "harbour-fr.md"]
+    profiled.clear()
+    assert find_groups(documents, carry=True) == first and profiled == []  # the same records, profiled once
+    # A record loaded again (serve reloads a changed seed) is profiled again, and its new text decides.
+    changed = {
+        document.source: document
+        for document in write(tmp_path / "a", {**PAIR_FOR_REUSE, "harbour-fr.md": UNRELATED_FR})
+    }
+    english = next(document for document in documents if document.source == "harbour-en.md")
+    assert find_groups([english, changed["harbour-fr.md"]], carry=True) == ()
+    assert profiled == ["harbour-fr.md"]
+    # A call without `carry` keeps nothing for the next.
+    find_groups(documents)
+    profiled.clear()
+    assert find_groups(documents, carry=True) == first and len(profiled) == 2
 
 
 PAIR_FOR_REUSE = {

