@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
-from corpus_site import overview
+import pytest
+
+from corpus_site import overview, report
 from corpus_site.build import build
 from corpus_site.cache import default_cache_dir, open_cache
 from corpus_site.features import load_analysed
 from corpus_site.loader import discover, load_corpus
 from corpus_site.overview import WordCounts, Words, charts, count_ahead
 from corpus_site.records import Document
-from corpus_site.report import health
+from corpus_site.report import ShortLineCounts, health, short_lines
 from corpus_site.site import build_site
 from helpers import SEEDS
 
@@ -86,3 +90,37 @@ def test_words_counted_ahead_are_not_counted_again_by_the_charts(tmp_path: Path)
 
 def lists_of(documents: tuple[Document, ...]) -> list[Words]:
     return [document.features.words for document in documents if document.features]
+
+
+def test_short_lines_counted_again_after_documents_came_and_went_are_those_counted_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds = seeds_with_a_duplicate_and_mojibake(tmp_path / "seeds")
+    third = sorted(seeds.iterdir())[2]  # a scraped page with its aggregator's short lines
+    (seeds / "scraped-again.txt").write_bytes(third.read_bytes() + b"\nAnother reader's copy.\n")
+    documents = build_site(load_corpus(seeds, lambda found: map(load_analysed, found))).documents
+    read: list[str] = []
+    lines_of = report._short_lines_of
+    monkeypatch.setattr(report, "_short_lines_of", lambda document: read.append(document.id) or lines_of(document))
+    carried = ShortLineCounts()
+    carried.count(documents, carry=True)
+    assert len(read) == len(documents)
+    # Serve's next builds: the same document objects, some gone, one in twice; then one loaded again.
+    reloaded = (*documents[:-1], replace(documents[-1]))
+    read_again = []
+    without_fourth = (*documents[:3], *documents[4:])  # its short lines are its own: their counts go to nothing
+    for changed in (documents[1:], documents, (*documents[2:], documents[-1]), documents[1:], without_fourth, reloaded):
+        read.clear()
+        lines, seen_in = carried.count(changed, carry=True)
+        read_again.append(len(read))
+        assert lines == ShortLineCounts().count(changed, carry=False)[0]
+        # In how many documents each short line is, as the report says it: counted plainly here.
+        plainly = Counter(low for document in changed for low in {line.lower() for line in short_lines(document)})
+        assert seen_in == plainly and 0 not in seen_in.values()
+    assert read_again == [0, 1, 0, 1, 1, 2]  # the records not in the last call (and the one loaded again)
+    assert max(seen_in.values()) > 1  # the copy shares the scraped page's short lines: they look like boilerplate
+    # A count without `carry` keeps nothing for the next.
+    carried.count(documents, carry=False)
+    read.clear()
+    carried.count(documents, carry=True)
+    assert len(read) == len(documents)

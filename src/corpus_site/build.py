@@ -391,7 +391,7 @@ def _render(
     timings = [("load", time.perf_counter() - started)]
     carry = inputs.resident is not None  # only a build that keeps its records keeps what the next build can reuse
     site = build_site(corpus, carry=carry)
-    health = report.health(site)
+    health = report.health(site, carry=carry)
     env = _environment(
         [path for path in (templates, data_dir("templates")) if path], memoised=bool(inputs.cache_folder)
     )

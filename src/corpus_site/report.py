@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -47,8 +47,11 @@ class Health:
         return {title: len(findings) for title, findings in self.sections}
 
 
-def health(site: Site) -> Health:
-    """Everything worth a corpus editor's attention, each entry linking to its document."""
+def health(site: Site, *, carry: bool = False) -> Health:
+    """Everything worth a corpus editor's attention, each entry linking to its document.
+
+    With `carry` (serve, which keeps its records from one build to the next), the short lines the boilerplate check
+    counts are kept for the next call, which counts only those of the records that came or went."""
     corpus = site.corpus
     sections = (
         ("Skipped files", tuple(Finding("skipped", item.reason, item.source) for item in corpus.skipped)),
@@ -58,7 +61,7 @@ def health(site: Site) -> Health:
         ("Near-duplicates", tuple(_duplicates(site, site.duplicates))),
         ("Translation groups", tuple(_groups(site, site.groups))),
         ("Date anomalies", tuple(_date_anomalies(site.documents))),
-        ("Boilerplate-looking blocks", tuple(_boilerplate(site.documents))),
+        ("Boilerplate-looking blocks", tuple(_boilerplate(site.documents, carry=carry))),
     )
     return Health(sections)
 
@@ -175,13 +178,59 @@ def short_lines(document: Document) -> tuple[str, ...]:
     return tuple(line for line in lines if 0 < len(line.split()) <= BOILERPLATE_MAX_WORDS)
 
 
-def _boilerplate(documents: list[Document] | tuple[Document, ...]) -> Iterable[Finding]:
-    short = [document.features.short_lines if document.features else short_lines(document) for document in documents]
-    lowered = [[line.lower() for line in lines] for lines in short]  # once: 10,000 documents hold 160,000 lines
-    seen_in = Counter(line for lines in lowered for line in set(lines))
-    for document, lines, lower in zip(documents, short, lowered, strict=True):
-        twice = set() if len(set(lower)) == len(lower) else {line for line, n in Counter(lower).items() if n > 1}
-        pairs = zip(lines, lower, strict=True)
-        flagged = sorted({line for line, low in pairs if seen_in[low] > 1 or low in twice or _FURNITURE.match(line)})
+def _boilerplate(documents: list[Document] | tuple[Document, ...], *, carry: bool = False) -> Iterable[Finding]:
+    """Documents with short lines that other documents hold too, that recur within them, or that name furniture."""
+    lines, seen_in = _SHORT_LINES.count(documents, carry=carry)
+    for document, (_, flagged_alone, others) in zip(documents, lines, strict=True):
+        flagged = sorted(flagged_alone.union(line for line, low in others if seen_in[low] > 1))
         if flagged:
             yield _finding("boilerplate", "; ".join(f"“{text[:40]}”" for text in flagged[:8]), document)
+
+
+# A document's short lines, lower-cased and each once; those flagged whatever other documents hold (recurring in it,
+# or furniture); and the others, each with its lower-cased form.
+ShortLines = tuple[frozenset[str], frozenset[str], tuple[tuple[str, str], ...]]
+
+
+def _short_lines_of(document: Document) -> ShortLines:
+    lines = document.features.short_lines if document.features else short_lines(document)
+    lower = [line.lower() for line in lines]
+    twice = set() if len(set(lower)) == len(lower) else {line for line, n in Counter(lower).items() if n > 1}
+    alone = frozenset(line for line, low in zip(lines, lower, strict=True) if low in twice or _FURNITURE.match(line))
+    others = tuple((line, low) for line, low in zip(lines, lower, strict=True) if line not in alone)
+    return frozenset(lower), alone, others
+
+
+class ShortLineCounts:
+    """How many documents hold each short line, with each record's lines, kept from one call to the next when asked
+    (`carry`): a call for nearly the same records (serve's rebuilds, where unchanged records are the same objects)
+    counts in or out only those that came or went. All of them, 160,000 lines at 10,000 documents, took 0.1 s."""
+
+    def __init__(self) -> None:
+        self._lines: dict[int, tuple[Document, ShortLines]] = {}  # by the record's id; holding it keeps the id its own
+        self._uses: Counter[int] = Counter()  # how many of the last call's documents each record was
+        self._seen_in: Counter[str] = Counter()
+
+    def count(self, documents: Sequence[Document], *, carry: bool) -> tuple[list[ShortLines], Counter[str]]:
+        """Each document's short lines, and in how many of `documents` each (lower-cased) line is."""
+        last, used, seen_in = (self._lines, self._uses, self._seen_in) if carry else ({}, Counter(), Counter())
+        now = {id(document): last.get(id(document)) or (document, _short_lines_of(document)) for document in documents}
+        uses = Counter(map(id, documents))
+        came, gone = uses - used, used - uses
+        if came.total() + gone.total() > len(documents) // 2:  # counting them all is then as quick
+            seen_in, came, gone = Counter(), uses, Counter()
+        for key, times in came.items():
+            for _ in range(times):
+                seen_in.update(now[key][1][0])
+        for key, times in gone.items():
+            unique = last[key][1][0]
+            for _ in range(times):
+                seen_in.subtract(unique)
+            for low in unique:
+                if seen_in[low] <= 0:
+                    del seen_in[low]
+        self._lines, self._uses, self._seen_in = (now, uses, seen_in) if carry else ({}, Counter(), Counter())
+        return [now[id(document)][1] for document in documents], seen_in
+
+
+_SHORT_LINES = ShortLineCounts()  # one per process: serve's builds run in it one after another
