@@ -764,6 +764,45 @@ def test_a_long_table_renders_again_only_the_part_a_new_document_falls_into(
     assert_same_as_a_plain_build(seeds, out, tmp_path, search_index=False)
 
 
+def test_a_page_kept_whole_keeps_its_parts_for_the_next_build_that_changes_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(render_module, "_PART_CUT", 2)  # parts of about two documents
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for number in range(12):
+        for code, text in (("en", EN), ("pt", PT)):
+            (seeds / f"{code}-{number:02d}.md").write_text(
+                f"---\ntitle: {code} {number}\n---\n\n{text}\n", encoding="utf-8"
+            )
+    out = tmp_path / "site"
+    rendered: list[tuple[str, str | None]] = []  # (template, page) of each page and part the page memo renders
+
+    class CountingTemplate:  # stands in for jinja2.Template where the page memo renders, and counts
+        @staticmethod
+        def render(template: Any, context: dict[str, Any]) -> str:
+            rendered.append((template.name, context.get("page_path")))
+            return Template.render(template, context)
+
+    def built() -> list[tuple[str, str | None]]:
+        rendered.clear()
+        with monkeypatch.context() as patched:
+            patched.setattr(cache_module, "Template", CountingTemplate)
+            build(seeds, out, search_index=False, isolate=False)
+        return rendered
+
+    assert built().count(("_doc_rows.html", None)) >= 6  # each language's table comes in parts
+    # A build that changes no page: one that read no document, as after a file no page shows, keeps every page whole.
+    (seeds / "notes.csv").write_text("a,b\n", encoding="utf-8")
+    assert not [page for page in built() if page[1] is None or page[1].startswith("lang/")]
+    (seeds / "pt-12.md").write_text(f"---\ntitle: pt 12\n---\n\n{PT}\n", encoding="utf-8")
+    again = built()
+    assert ("lang.html", "lang/pt.html") in again
+    # Only the part the new document joins (two where it is itself a cut), not every part of the page's table.
+    assert 1 <= again.count(("_doc_rows.html", None)) <= 2, again
+    assert_same_as_a_plain_build(seeds, out, tmp_path, search_index=False)
+
+
 def test_a_users_template_for_the_rows_of_a_table_renders_the_pages_holding_it_again(tmp_path: Path) -> None:
     seeds = write_corpus(tmp_path, count=6)
     templates = tmp_path / "templates"

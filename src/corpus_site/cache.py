@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS pages (
 CREATE TABLE IF NOT EXISTS fragments (
   out TEXT NOT NULL, key TEXT NOT NULL, html TEXT NOT NULL, PRIMARY KEY (out, key)
 );
+CREATE TABLE IF NOT EXISTS page_parts (
+  out TEXT NOT NULL, key TEXT NOT NULL, parts TEXT NOT NULL, PRIMARY KEY (out, key)
+);
 CREATE TABLE IF NOT EXISTS files (
   scope TEXT NOT NULL, path TEXT NOT NULL, seen TEXT NOT NULL, digest BLOB NOT NULL, PRIMARY KEY (scope, path)
 );
@@ -746,6 +749,8 @@ class PageKeys:
     out: Path
     pages: dict[str, tuple[str, bytes]]  # key → (page path, hash of the page)
     fragments: frozenset[str] = frozenset()  # keys of the page parts this build used (PageMemo.fragment)
+    # Page key → the keys of the parts it was rendered from, for the pages of this build that have parts.
+    parts: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     def commit(self) -> None:
         """After the site is written: remember this build's pages, forget the other pages and page parts (this
@@ -764,6 +769,9 @@ class PageKeys:
                 db.executemany(
                     "DELETE FROM fragments WHERE out = ? AND key = ?", ((out, key) for key in known - self.fragments)
                 )
+                db.execute("DELETE FROM page_parts WHERE out = ?", (out,))  # a few dozen rows: the long tables' pages
+                parts_rows = ((out, key, "\n".join(parts)) for key, parts in self.parts.items())
+                db.executemany("INSERT INTO page_parts VALUES (?, ?, ?)", parts_rows)
         except sqlite3.Error:
             pass  # only a shortcut for the next build is lost
 
@@ -856,6 +864,11 @@ class PageMemo:
         self._rendered: dict[str, str] = {}  # key → page path, of the pages rendered (their hashes come later)
         self._previous: dict[str, tuple[str, bytes]] = {}
         self._fragments = _Fragments(folder, _out_key(out))  # its `out` is the output folder's key in the cache
+        # The parts each page of the last build was rendered from, and of this build's: a page kept whole still
+        # needs its parts, or the next build that changes one of its rows renders every row again (see kept_parts).
+        self._previous_parts: dict[str, tuple[str, ...]] = {}
+        self._page_parts: dict[str, tuple[str, ...]] = {}
+        self._parts_now: list[str] | None = None  # the parts of the page being rendered, while it is
         # Told of each kept page's file and hash (StagedSite.vouch), so the writer need not read it a second time.
         self.vouch: Callable[[str, bytes], None] | None = None
         # Asked for the hash of the output folder's file at a path, if it is known unchanged (StagedSite.known_digest).
@@ -865,6 +878,8 @@ class PageMemo:
                 db.executescript(_SCHEMA)
                 rows = db.execute("SELECT key, path, digest FROM pages WHERE out = ?", (self._fragments.out,))
                 self._previous = {key: (path, digest) for key, path, digest in rows}
+                rows = db.execute("SELECT key, parts FROM page_parts WHERE out = ?", (self._fragments.out,))
+                self._previous_parts = {key: tuple(parts.split("\n")) for key, parts in rows}
         except sqlite3.Error:
             self._previous = {}
 
@@ -954,6 +969,8 @@ class PageMemo:
         key = self._carried_key(slot, name, context, context, b"\0fragment")
         if key is None:
             return Template.render(self.env.get_template(name), context)
+        if self._parts_now is not None:
+            self._parts_now.append(key)
         html = self._fragments.get(key)
         if html is None:
             html = Template.render(self.env.get_template(name), context)
@@ -1033,6 +1050,7 @@ class PageMemo:
             return None
         self._pages[key] = found
         self.kept += 1
+        self._keep_parts(key)
         return found[1]
 
     def file_or_kept(self, path: str, inputs: tuple[object, ...], make: Callable[[], bytes]) -> bytes | KeptFile:
@@ -1073,9 +1091,29 @@ class PageMemo:
             return None
         self._pages[key] = found
         self.kept += 1
+        self._keep_parts(key)
         if self.vouch:
             self.vouch(page_path, found[1])
         return page
+
+    def _keep_parts(self, key: str) -> None:
+        """A page kept whole keeps the parts it was rendered from: were they forgotten, the next build that changed
+        one row of its table would render all its rows again (231 parts, 0.4 s, for the English page at 10,000)."""
+        parts = self._previous_parts.get(key)
+        if parts:
+            self._page_parts[key] = parts
+            self._fragments.used.update(parts)
+
+    @contextmanager
+    def rendering(self, key: str) -> Iterator[None]:
+        """Around the rendering of the page `key`: the parts it renders (fragment) are noted as its own."""
+        self._parts_now = []
+        try:
+            yield
+        finally:
+            parts, self._parts_now = self._parts_now, None
+        if parts:
+            self._page_parts[key] = tuple(parts)
 
     def rendered_page(self, key: str, page_path: str, page: str) -> None:
         # Not hashed here: the writer hashes every file it is given, and rendering_done takes the hash from it.
@@ -1100,11 +1138,13 @@ class PageMemo:
             _CARRIED[(self._fragments.out, os.fspath(self.folder))] = self._carry
         self._carry, self._carried, self._tokens, self._parts = {}, {}, {}, Counter()
         pages, self._pages, self._previous = self._pages, {}, {}
+        parts = {key: self._page_parts[key] for key in pages.keys() & self._page_parts.keys()}
+        self._page_parts, self._previous_parts = {}, {}
         self.documents, self._rendered = {}, {}
         self._uses, self._digests, self._reads, self._globals, self._empties = {}, {}, {}, {}, {}
         self.vouch = self.known_digest = None
         self._fragments.close()
-        return PageKeys(self.folder, self.out, pages, frozenset(self._fragments.used))
+        return PageKeys(self.folder, self.out, pages, frozenset(self._fragments.used), parts)
 
     def _read(self, value: object, reads: Reads) -> bytes:
         """A hash of what `reads` takes from `value`, each part of it visited once."""
@@ -1225,7 +1265,8 @@ class MemoTemplate(Template):
         kept = memo.kept_page(key, page_path)
         if kept is not None:
             return kept
-        page = Template.render(self, context)
+        with memo.rendering(key):
+            page = Template.render(self, context)
         memo.rendered_page(key, page_path, page)
         return page
 
