@@ -24,7 +24,7 @@ import pytest
 
 from corpus_site import build as build_module
 from corpus_site import cache as cache_module
-from corpus_site import overview, search
+from corpus_site import groups, overview, report, search
 from corpus_site import render as render_module
 from corpus_site.build import BuildError, BuildResult, build, recall_records
 from corpus_site.loader import Loaded
@@ -760,14 +760,32 @@ def test_recalled_records_are_those_the_cache_holds_for_the_seeds_as_they_are_no
     # What this process's earlier builds left in the per-process memos must not count here.
     monkeypatch.setattr(render_module, "_ENTRIES", render_module.EncodedEntries())
     monkeypatch.setattr(overview, "_COUNTS", overview.WordCounts())
+    monkeypatch.setattr(report, "_SHORT_LINES", report.ShortLineCounts())
+    monkeypatch.setattr(groups, "_LAST_PROFILES", {})
+    worked_out: list[tuple[str, str]] = []  # (what, document) for each profile and list of short lines made
+
+    def spying(what: str, work: Any) -> Any:
+        return lambda document: worked_out.append((what, document.source)) or work(document)
+
+    monkeypatch.setattr(groups, "_profile", spying("profile", groups._profile))
+    monkeypatch.setattr(report, "_short_lines_of", spying("short lines", report._short_lines_of))
     resident: dict[str, Loaded] = {}
     recall_records(seeds, cache_dir=cache, into=resident)
     assert sorted(loaded.document.source for loaded in resident.values() if loaded.document) == ["fr/fr.md", "pt.txt"]
+    assert sorted(worked_out) == [
+        (what, source) for what in ("profile", "short lines") for source in ("fr/fr.md", "pt.txt")
+    ]
+    worked_out.clear()
     result = build(seeds, out, cache_dir=cache, isolate=False, resident=resident)
     assert result.from_cache == 2
     assert len(resident) == 3
-    # Their words were counted and their corpus.json entries encoded with them: the build did only en.txt's.
+    # Their words were counted, their corpus.json entries encoded, their translation profiles and short lines made
+    # with them: the build did only en.txt's.
     assert render_module._ENTRIES.encoded == 1 and overview._COUNTS.counted == 1
+    assert sorted(worked_out) == [("profile", "en.txt"), ("short lines", "en.txt")]
+    plain = tmp_path / "plain"
+    build(seeds, plain, cache=False)
+    assert snapshot(out) == snapshot(plain)
 
 
 def test_builds_in_place_give_a_plain_build_s_site_and_leave_every_unchanged_file_as_it_was(

@@ -31,7 +31,8 @@ from corpus_site.cache import (
     unchanged_site,
 )
 from corpus_site.child import ChildDied, can_fork, give_back_freed_memory, run_in_child
-from corpus_site.groups import explicit_problems
+from corpus_site.groups import explicit_problems, profile_ahead
+from corpus_site.langtag import detect_ahead
 from corpus_site.loader import Loaded, discover, load_found
 from corpus_site.records import Corpus, Problem
 from corpus_site.render import encode_ahead, environment, render_site
@@ -179,12 +180,17 @@ def build(
 def recall_records(seeds: Path, *, cache_dir: Path | None, into: dict[str, Loaded]) -> None:
     """The records the cache holds for the seeds as they are now, into `into`: serve's first build ran in a child
     process and its records went with it, so without this its first rebuild would read them all from the cache.
-    Their words are counted and their corpus.json entries encoded too, as that build would."""
+    What that build would work out from them first is worked out here too (their words counted, their corpus.json
+    entries encoded, their translation profiles and short lines), and the detection code loaded: at 10,000
+    documents the first rebuild took 0.3 s longer than the next ones for these alone."""
     with suppress(CacheError, OSError):  # if not, the first rebuild reads them, as any build does
         recall(cache_dir or default_cache_dir(seeds), seeds, discover(seeds)[0], into)
     documents = {key: record.document for key, record in into.items() if record.document is not None}
     overview.count_ahead(documents.values())
     encode_ahead(documents)
+    profile_ahead(documents.values())
+    report.count_ahead(documents.values())
+    detect_ahead()
 
 
 @dataclass(frozen=True, slots=True)

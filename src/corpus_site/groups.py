@@ -377,6 +377,12 @@ def _profiles(documents: Sequence[Document], *, carry: bool) -> list[_Profile]:
     return [kept[id(document)][1] for document in documents]
 
 
+def profile_ahead(documents: Iterable[Document]) -> None:
+    """Profile the documents now, for find_groups over nearly the same documents (the same objects, with carry):
+    serve does this while it waits, not on the first save (0.05 s at 10,000 documents)."""
+    _profiles(list(documents), carry=True)
+
+
 # The last call's profiles in this process, by the id of their record (find_groups).
 _LAST_PROFILES: dict[int, tuple[Document, _Profile]] = {}
 

@@ -234,3 +234,9 @@ class ShortLineCounts:
 
 
 _SHORT_LINES = ShortLineCounts()  # one per process: serve's builds run in it one after another
+
+
+def count_ahead(documents: Iterable[Document]) -> None:
+    """Count the documents' short lines now, so that health() over nearly the same documents (the same objects, with
+    carry) counts only those that came or went: serve does this while it waits, not on the first save (0.12 s)."""
+    _SHORT_LINES.count(list(documents), carry=True)
