@@ -24,7 +24,7 @@ import pytest
 
 from corpus_site import build as build_module
 from corpus_site import cache as cache_module
-from corpus_site import groups, overview, report, search
+from corpus_site import detect, groups, langtag, overview, report, search
 from corpus_site import render as render_module
 from corpus_site.build import BuildError, BuildResult, build, recall_records
 from corpus_site.loader import Loaded
@@ -769,9 +769,13 @@ def test_recalled_records_are_those_the_cache_holds_for_the_seeds_as_they_are_no
 
     monkeypatch.setattr(groups, "_profile", spying("profile", groups._profile))
     monkeypatch.setattr(report, "_short_lines_of", spying("short lines", report._short_lines_of))
+    monkeypatch.setattr(detect, "_profiles", {})  # langdetect's profiles, read on first use
+    report._mojibake_suspect.cache_clear()  # and the mojibake check's pattern
     resident: dict[str, Loaded] = {}
     recall_records(seeds, cache_dir=cache, into=resident)
     assert sorted(loaded.document.source for loaded in resident.values() if loaded.document) == ["fr/fr.md", "pt.txt"]
+    # What loading the next seed needs is read already: every script's profiles, ftfy's pattern.
+    assert set(detect._profiles) == set(langtag._LANGS.values()) and report._mojibake_suspect.cache_info().currsize
     assert sorted(worked_out) == [
         (what, source) for what in ("profile", "short lines") for source in ("fr/fr.md", "pt.txt")
     ]

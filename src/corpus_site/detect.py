@@ -55,6 +55,11 @@ _profiles: dict[tuple[str, ...], _Profiles] = {}
 _profiles_lock = threading.Lock()
 
 
+def profiles_ahead(langs: tuple[str, ...]) -> None:
+    """Read the profiles of `langs` now, for the detections to come (langtag.detect_ahead)."""
+    _profiles_of(langs)
+
+
 def _profiles_of(langs: tuple[str, ...]) -> _Profiles:
     """One profile matrix per set of languages and process (threads race while loading)."""
     found = _profiles.get(langs)

@@ -111,6 +111,13 @@ def _mojibake_reach() -> int | None:
     return high if high < 64 else None
 
 
+def mojibake_ahead() -> None:
+    """Import ftfy and make the mojibake check's patterns now, in a process that will load seeds soon: serve, while
+    it waits, rather than on the first seed it loads (0.07 s)."""
+    _mojibake_suspect()
+    _mojibake_reach()
+
+
 def is_mojibake(text: str) -> bool:
     """ftfy's is_bad, searched only around the characters its pattern looks for (none: not bad)."""
     from ftfy.badness import BADNESS_RE  # imported late: only the report needs it
