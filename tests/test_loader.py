@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 from pathlib import Path
 
@@ -60,6 +61,52 @@ def test_seed_types_in_any_case_recursively_in_a_stable_order(tmp_path):
     assert ignored == sorted(others)
     assert problems == []
     assert [seed.source for seed in discover(tmp_path)[0]] == sorted(names)
+
+
+def test_a_discovery_taken_again_in_the_same_process_follows_every_change_to_the_folders(tmp_path, monkeypatch):
+    monkeypatch.setattr(loader, "_FOLDER_SETTLED_NS", 50_000_000)  # settled after 50 ms, not 2 s, to keep this quick
+    scanned: list[str] = []
+    scandir = os.scandir
+    monkeypatch.setattr(loader.os, "scandir", lambda folder: scanned.append(os.fspath(folder)) or scandir(folder))
+    seeds = tmp_path / "seeds"
+    for name in ["a.txt", "sub/b.md", "sub/b.yaml", "notes.csv"]:
+        write(seeds, name, PT)
+
+    def discovered(settle: bool = True) -> tuple[tuple[object, ...], list[str]]:
+        """discover's answer and the folders it read, the answer checked against one made afresh (without the
+        last one in memory)."""
+        if settle:
+            time.sleep(0.1)
+        scanned.clear()
+        answer, read = discover(seeds), list(scanned)
+        loader._LAST_DISCOVERY.clear()
+        assert answer == discover(seeds)
+        return answer, read
+
+    first, _ = discovered()
+    assert [seed.source for seed in first[0]] == ["a.txt", "sub/b.md"] and first[1] == ["notes.csv"]
+    assert discovered() == (first, [])  # taken again, no folder read: every folder as it was
+    changes = [
+        lambda: write(seeds, "sub/c.txt", PT),  # a new seed
+        lambda: (seeds / "a.txt").unlink(),  # one gone
+        lambda: (seeds / "sub" / "b.md").rename(seeds / "sub" / "d.md"),  # renamed: its sidecar is left alone
+        lambda: write(seeds, "sub/deeper/e.md", PT),  # in a new folder
+        lambda: write(seeds, "sub/deeper/f.md", PT),  # in that folder, straight after (unsettled)
+        lambda: write(seeds, ".hidden/g.md", PT),  # nothing to discover, though a folder changed
+    ]
+    for number, change in enumerate(changes):
+        before = discover(seeds)
+        change()
+        after, read = discovered(settle=number != 4)
+        assert read  # looked at again
+        assert after != before or number == 5
+    assert [seed.source for seed in after[0]] == ["sub/c.txt", "sub/d.md", "sub/deeper/e.md", "sub/deeper/f.md"]
+    assert after[1] == ["notes.csv", "sub/b.yaml"]
+    assert discovered() == (after, [])
+    (seeds / "link.md").symlink_to(seeds / "sub" / "c.txt")  # a link's target can change unseen: never taken again
+    linked, _ = discovered()
+    again, read = discovered()
+    assert again == linked and read
 
 
 def test_hidden_files_and_folders_are_passed_over(tmp_path):

@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import stat
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -116,15 +117,42 @@ class _Entry:
     refused: str | None = None
 
 
-def discover(seeds: Path) -> tuple[list[SeedFile], list[str], list[Problem]]:
-    """Seed files under `seeds` in a stable order (hidden ones passed over), other files, and problems."""
+Discovered = tuple[list[SeedFile], list[str], list[Problem]]  # seed files, other files, problems
+FolderState = tuple[int, int, int, int]  # device, inode, modification and change times (ns)
+# A folder's times show a file added, removed or renamed in it only if the change came in a later tick of the
+# file system's clock than the look that saw the folder: one changed less than this long before is looked at again.
+_FOLDER_SETTLED_NS = 2_000_000_000
+# The last discovery in this process, by seeds folder, with the state of each folder it read (see discover).
+_LAST_DISCOVERY: dict[tuple[str, str], tuple[dict[str, FolderState], Discovered]] = {}
+
+
+def discover(seeds: Path) -> Discovered:
+    """Seed files under `seeds` in a stable order (hidden ones passed over), other files, and problems.
+
+    The last call's result is taken again while every folder it read is as it was (the same device, inode,
+    modification and change times: adding, removing or renaming a file changes its folder's), unless one had
+    changed too recently for that to show, or a symbolic link was met (its target can change unseen). serve's
+    rebuilds then look at 11 folders instead of naming 10,000 seeds again (0.1 s at 10,000 seeds).
+    """
     root = seeds.resolve()
+    memo_key = (os.fspath(seeds), os.fspath(root))
+    last = _LAST_DISCOVERY.pop(memo_key, None)
+    _LAST_DISCOVERY.clear()  # one seeds folder's: a process that discovers another lets go of the last one's
+    if last is not None and all(_folder_state(folder) == state for folder, state in last[0].items()):
+        _LAST_DISCOVERY[memo_key] = last
+        return _copied(last[1])
+    states: dict[str, FolderState] | None = {}
     seed_entries: list[tuple[_Entry, Path | None]] = []
     others: list[str] = []
     problems: list[Problem] = []
     folders: list[tuple[Path, str]] = [(seeds, "")]
     while folders:
         folder, prefix = folders.pop()
+        state = _folder_state(folder)  # before it is read: a change while it is read shows next time
+        if states is not None and state is not None and _folder_settled(state):
+            states[os.fspath(folder)] = state
+        else:
+            states = None
         try:
             with os.scandir(folder) as iterator:
                 entries = sorted(iterator, key=lambda entry: entry.name)
@@ -142,8 +170,9 @@ def discover(seeds: Path) -> tuple[list[SeedFile], list[str], list[Problem]]:
             if entry.name.startswith("."):
                 continue
             source = prefix + _display_name(entry.name)
-            path = Path(entry.path)
+            path = _path(entry.path)
             if entry.is_symlink():
+                states = None
                 target, refusal = _follow_link(path, root)
                 if target is not None and target.is_dir():
                     problems.append(Problem(source, "symbolic link to a folder, not followed"))
@@ -168,7 +197,29 @@ def discover(seeds: Path) -> tuple[list[SeedFile], list[str], list[Problem]]:
         others.extend(item.source for item in files if not _seed_format(item.name) and item.name not in sidecars_used)
     seed_entries.sort(key=lambda pair: pair[0].source)
     others.sort()
-    return _seed_files(seed_entries), others, problems
+    found = (_seed_files(seed_entries), others, problems)
+    if states is not None:
+        _LAST_DISCOVERY[memo_key] = (states, _copied(found))
+    return found
+
+
+def _folder_state(folder: str | Path) -> FolderState | None:
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
+
+
+def _folder_settled(state: FolderState) -> bool:
+    """Whether a change to the folder from now on would show in its times (never on Windows, where the change
+    time is the creation time)."""
+    return os.name == "posix" and max(state[2], state[3]) < time.time_ns() - _FOLDER_SETTLED_NS
+
+
+def _copied(found: Discovered) -> Discovered:
+    """New lists of the same items (SeedFile and Problem are frozen): what a caller does with them stays its own."""
+    return list(found[0]), list(found[1]), list(found[2])
 
 
 def _seed_files(entries: list[tuple[_Entry, Path | None]]) -> list[SeedFile]:
@@ -195,8 +246,14 @@ def _seed_files(entries: list[tuple[_Entry, Path | None]]) -> list[SeedFile]:
     ]
 
 
+@functools.lru_cache(maxsize=1 << 17)  # kept by name, as _base_slug: serve's rebuilds name the same seeds each time
 def _seed_format(name: str) -> str | None:
     return SEED_SUFFIXES.get(os.path.splitext(name)[1].lower())
+
+
+@functools.lru_cache(maxsize=1 << 17)  # the same path, the same (immutable) object: making 10,000 took 0.03 s
+def _path(name: str) -> Path:
+    return Path(name)
 
 
 def _sidecar_for(name: str, regular: dict[str, _Entry]) -> _Entry | None:
