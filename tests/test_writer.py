@@ -441,6 +441,37 @@ def test_in_place_without_a_site_of_ours_there_is_a_whole_swap(tmp_path: Path) -
     assert site_files(out) == SITE_A
 
 
+def test_the_ledger_of_a_build_in_place_is_trusted_by_the_next_build_as_one_made_by_looking_at_every_file(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "site"
+    files = {**SITE_A, "docs/four.html": b"four", "index/a.js": b"a", "index/b.js": b"b"}
+    ledger = staged_write(out, files)
+    (out / "index" / "b.js").write_bytes(b"B")  # edited since the last build, and kept unlooked at
+    (out / "docs" / "four.html").write_bytes(b"FOUR")  # edited since: read and compared, then made again
+    stage = StagedSite(out, ledger, in_place=True)
+    stage.add("index.html", b"<p>b</p>")  # changed: moved in
+    stage.add("docs/one.html", KeptFile(ledger["docs/one.html"][1], lambda: b"one"))  # kept by its hash
+    stage.add("docs/two.html", b"two")  # the same bytes, the hash known from the ledger
+    stage.add("docs/four.html", b"four")
+    stage.add("docs/three.html", b"three")  # new
+    stage.keep_old(lambda name: name.startswith("index/"))
+    stage.finish()
+    assert stage.in_place and sorted(stage.placed) == ["docs/four.html", "docs/three.html", "index.html"]
+    without_looking, looking = stage.ledger_in_place(), stage.ledger_now(output_files(out))
+    assert {path: without_looking[path] for path in stage.digests} == {path: looking[path] for path in stage.digests}
+    # An edited file's last entry stays, a true pair of then; the next build, which compares, trusts it no more.
+    assert without_looking["index/b.js"] == ledger["index/b.js"] and "index/b.js" not in looking
+    trusted = [StagedSite(out, found) for found in (without_looking, looking)]
+    paths = sorted(site_files(out))
+    assert [trusted[0].known_digest(path) for path in paths] == [trusted[1].known_digest(path) for path in paths]
+    assert trusted[0].known_digest("index/a.js") == hashlib.sha256(b"a").digest()
+    assert trusted[0].known_digest("docs/four.html") == hashlib.sha256(b"four").digest()
+    for next_build in trusted:
+        next_build.abandon()
+    assert leftovers(out) == []
+
+
 @pytest.mark.parametrize("in_place", [True, False])
 def test_old_files_kept_as_they_are_stay_and_the_ledger_vouches_only_for_the_unchanged(
     tmp_path: Path, in_place: bool

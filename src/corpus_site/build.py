@@ -580,7 +580,7 @@ def _pages_swapped_in_first(
         keys.commit()
     # The site in place now is remembered (the swap changed the kept files' change times): if the index then
     # fails, the next build still finds these pages by their hashes.
-    ledger = stage.ledger_now(output_files(out))
+    ledger = stage.ledger_in_place() if stage.in_place else stage.ledger_now(output_files(out))
     if cache_folder:
         remember_ledger(cache_folder, out, ledger)
     if not go_on:

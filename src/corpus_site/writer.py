@@ -238,6 +238,30 @@ class StagedSite:
                 ledger[path] = recorded
         return ledger
 
+    def ledger_in_place(self) -> Ledger:
+        """ledger_now for a build that finished in place, without looking at every file of OUT again (0.4 s for
+        34,000 files): a file moved in is looked at now; a kept one was left untouched, so what the file system said
+        of it during this build still holds (DirEntry keeps it); one kept unlooked at (keep_old) keeps the last
+        ledger's entry. Each entry stays a true pair of what the file system said and the bytes the file held then:
+        a file changed since has a later change time, and the next build, which compares, reads it."""
+        placed = set(self.placed)
+        ledger: Ledger = {}
+        for path, digest in self.digests.items():
+            old = self.old.get(path)
+            try:
+                if path in placed or old is None:
+                    info = os.stat(self.out / path, follow_symlinks=False)
+                else:
+                    info = old.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            ledger[path] = (_facts(info), digest)
+        for path in self.left:
+            recorded = self.ledger.get(path)
+            if recorded is not None:
+                ledger[path] = recorded
+        return ledger
+
     def abandon(self) -> None:
         """Remove the staging folder; OUT stays as it was."""
         if self.staging.exists():
