@@ -17,7 +17,6 @@ import pickle
 import re
 import sqlite3
 import sys
-import time
 import types
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
@@ -30,7 +29,7 @@ from jinja2 import Environment, Template, Undefined, meta, nodes
 from markupsafe import Markup
 
 from corpus_site import __version__
-from corpus_site.loader import Loaded, SeedFile, read_to_end
+from corpus_site.loader import Loaded, SeedFile, read_to_end, settled
 from corpus_site.writer import FileFacts, KeptFile, Ledger, output_files
 
 CACHE_DIR_NAME = ".corpus-site-cache"  # beside the seeds folder by default; hidden, so never read as seeds
@@ -190,9 +189,7 @@ def _seen(info: os.stat_result) -> str:
 
 
 def _settled(info: os.stat_result) -> bool:
-    """Whether the file last changed long enough ago that a later change would show in its times. Never on
-    Windows, where st_ctime is when the file was made, so an edit with its modification time put back hides."""
-    return os.name == "posix" and max(info.st_mtime_ns, info.st_ctime_ns) < time.time_ns() - _SETTLED_NS
+    return settled(info.st_mtime_ns, info.st_ctime_ns, _SETTLED_NS)
 
 
 def settled_files(folders: Iterable[Path]) -> tuple[tuple[str, str], ...] | None:

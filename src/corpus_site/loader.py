@@ -136,10 +136,8 @@ def discover(seeds: Path) -> Discovered:
     """
     root = seeds.resolve()
     memo_key = (os.fspath(seeds), os.fspath(root))
-    last = _LAST_DISCOVERY.pop(memo_key, None)
-    _LAST_DISCOVERY.clear()  # one seeds folder's: a process that discovers another lets go of the last one's
+    last = _LAST_DISCOVERY.get(memo_key)
     if last is not None and all(_folder_state(folder) == state for folder, state in last[0].items()):
-        _LAST_DISCOVERY[memo_key] = last
         return _copied(last[1])
     states: dict[str, FolderState] | None = {}
     seed_entries: list[tuple[_Entry, Path | None]] = []
@@ -149,7 +147,7 @@ def discover(seeds: Path) -> Discovered:
     while folders:
         folder, prefix = folders.pop()
         state = _folder_state(folder)  # before it is read: a change while it is read shows next time
-        if states is not None and state is not None and _folder_settled(state):
+        if states is not None and state is not None and settled(state[2], state[3], _FOLDER_SETTLED_NS):
             states[os.fspath(folder)] = state
         else:
             states = None
@@ -198,6 +196,7 @@ def discover(seeds: Path) -> Discovered:
     seed_entries.sort(key=lambda pair: pair[0].source)
     others.sort()
     found = (_seed_files(seed_entries), others, problems)
+    _LAST_DISCOVERY.clear()  # one seeds folder's: a process that discovers another lets go of the last one's
     if states is not None:
         _LAST_DISCOVERY[memo_key] = (states, _copied(found))
     return found
@@ -211,10 +210,11 @@ def _folder_state(folder: str | Path) -> FolderState | None:
     return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
 
 
-def _folder_settled(state: FolderState) -> bool:
-    """Whether a change to the folder from now on would show in its times (never on Windows, where the change
-    time is the creation time)."""
-    return os.name == "posix" and max(state[2], state[3]) < time.time_ns() - _FOLDER_SETTLED_NS
+def settled(modified_ns: int, changed_ns: int, margin_ns: int) -> bool:
+    """Whether a file or folder with these modification and change times last changed more than `margin_ns` ago, so
+    that a change from now on would show in its times. Never on Windows, where the change time is when the file was
+    made, so an edit with its modification time put back hides."""
+    return os.name == "posix" and max(modified_ns, changed_ns) < time.time_ns() - margin_ns
 
 
 def _copied(found: Discovered) -> Discovered:

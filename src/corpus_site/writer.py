@@ -157,7 +157,7 @@ class StagedSite:
         self.names.add(relative)
         self.left.discard(relative)
         old = self.old.get(relative)
-        if self.in_place and isinstance(content, KeptFile) and old is not None and _is_regular(old):
+        if self.in_place and isinstance(content, KeptFile) and _stays(old):
             # Left where it is: nothing goes into the staging folder (20,000 such files a rebuild under serve).
             self.digests[relative] = content.digest
             self.unchanged += 1
@@ -186,9 +186,7 @@ class StagedSite:
 
     def _keep(self, old: os.DirEntry[str] | None, target: str) -> bool:
         """The old file, known to hold the right bytes, stays: linked into the staging folder, or left in place."""
-        if self.in_place:
-            return old is not None and _is_regular(old)
-        return _link(old, target)
+        return _stays(old) if self.in_place else _link(old, target)
 
     def finish(
         self, *, remove_previous: bool = True, holding: AbstractContextManager[object] | None = None
@@ -461,6 +459,11 @@ def _remove_file_of_ours(out: Path, relative: str) -> None:
         except OSError:  # not empty (or gone already)
             return
         folder = folder.parent
+
+
+def _stays(old: os.DirEntry[str] | None) -> bool:
+    """In place, whether the last site's file (if any) can stay where it is: a regular file, not a link."""
+    return old is not None and _is_regular(old)
 
 
 def _is_regular(entry: os.DirEntry[str]) -> bool:
