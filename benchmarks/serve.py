@@ -6,7 +6,7 @@ It writes the benchmark's corpus (bench.py's generator) into --work/<size>/seeds
 there already (`bench.py --keep` leaves one), starts `corpus-site serve` on a free port, waits for its first
 build, then adds --runs new documents one at a time. For each it reports the seconds from the write to serve's
 "Built" line (the pages are in and the open page reloads) and to its "Search index updated" line. Both include
-the time serve takes to notice the change (an event from the file system, then a tenth of a second without one).
+the time serve takes to notice the change (an event from the file system, then 75-100 ms without another).
 The first seed is written once the first build is wholly done, search index included. The added seeds are
 removed at the end, and serve is stopped with Ctrl-C.
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
-from corpus_site.watch import Watcher, changed_paths, snapshot
+from corpus_site import watch
+from corpus_site.watch import Snapshot, Watcher, changed_paths, snapshot
 
 WAIT = 30  # seconds before a test gives up (a bound, not a timed assertion)
 
@@ -115,3 +117,87 @@ def test_on_the_timer_the_next_change_is_seen_too(tmp_path: Path, monkeypatch: p
         (tmp_path / "new.md").write_text("new", encoding="utf-8")
         assert changed_paths(before, watcher.next_change(before)) == [str(tmp_path / "new.md")]
         assert not watcher.events
+
+
+def settled_look(watcher: Watcher, folder: Path) -> Snapshot:
+    """look_again once the events of the changes just made have come: it agrees with a walk (or the test fails)."""
+    deadline = time.monotonic() + WAIT
+    while not watcher.wait():
+        assert time.monotonic() < deadline, "no event came"
+    while True:
+        watcher.wait_for_quiet()
+        seen = watcher.look_again()
+        if seen == snapshot([folder]):
+            return seen
+        assert time.monotonic() < deadline, f"the look after events never agreed with a walk: {seen}"
+        watcher.wait()
+
+
+def test_a_look_after_events_looks_only_at_the_paths_they_name_and_sees_what_a_walk_sees(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds, elsewhere = tmp_path / "seeds", tmp_path / "elsewhere"
+    (seeds / "kept").mkdir(parents=True)
+    (seeds / "leaving" / "deep").mkdir(parents=True)
+    for name in ("edited.md", "removed.md", "kept/a.md", "leaving/b.md", "leaving/deep/c.md"):
+        (seeds / name).write_text(name, encoding="utf-8")
+    (elsewhere / "arriving" / "deep").mkdir(parents=True)
+    (elsewhere / "arriving" / "d.md").write_text("d", encoding="utf-8")
+    (elsewhere / "arriving" / "deep" / "e.md").write_text("e", encoding="utf-8")
+    (elsewhere / "arriving" / ".hidden.md").write_text("hidden", encoding="utf-8")
+    walked: list[list[Path]] = []
+    real_snapshot = watch.snapshot
+
+    def spied(folders: Iterable[Path]) -> Snapshot:
+        folders = list(folders)
+        walked.append(folders)
+        return real_snapshot(folders)
+
+    with listening(seeds) as watcher:
+        before = watcher.look()
+        monkeypatch.setattr(watch, "snapshot", spied)
+        (seeds / "edited.md").write_text("edited, and longer", encoding="utf-8")
+        (seeds / "removed.md").unlink()
+        (seeds / "new" / "deeper").mkdir(parents=True)
+        (seeds / "new" / "deeper" / "f.md").write_text("f", encoding="utf-8")
+        (seeds / "leaving").rename(elsewhere / "left")  # one event for the folder, none for its files
+        (elsewhere / "arriving").rename(seeds / "arrived")
+        (seeds / "link.md").symlink_to(seeds / "kept" / "a.md")
+        (seeds / ".swap").write_text("hidden", encoding="utf-8")
+        seen = settled_look(watcher, seeds)
+        assert [seeds] not in walked, "the look after events walked everything"
+    assert changed_paths(before, seen) == sorted(
+        str(seeds / name)
+        for name in (
+            "edited.md", "removed.md", "new/deeper/f.md", "leaving/b.md", "leaving/deep/c.md",
+            "arrived/d.md", "arrived/deep/e.md", "link.md",
+        )
+    )  # fmt: skip
+
+
+def test_a_look_taken_before_events_came_is_followed_by_a_walk(tmp_path: Path) -> None:
+    (tmp_path / "old.md").write_text("old", encoding="utf-8")
+    with Watcher([tmp_path]) as watcher:
+        before = watcher.look()  # as serve's first look, before the first build starts the watcher
+        (tmp_path / "unheard.md").write_text("written before the watches were in place", encoding="utf-8")
+        watcher.start()
+        deadline = time.monotonic() + WAIT
+        while not watcher.events:
+            assert time.monotonic() < deadline, "the watcher never started following events"
+            time.sleep(0.05)
+        (tmp_path / "heard.md").write_text("heard", encoding="utf-8")
+        seen = settled_look(watcher, tmp_path)
+    assert changed_paths(before, seen) == [str(tmp_path / "heard.md"), str(tmp_path / "unheard.md")]
+
+
+def test_a_look_after_events_through_a_linked_folder_sees_what_a_walk_sees(tmp_path: Path) -> None:
+    real, linked = tmp_path / "real", tmp_path / "linked"
+    real.mkdir()
+    linked.symlink_to(real, target_is_directory=True)
+    (real / "old.md").write_text("old", encoding="utf-8")
+    with listening(linked) as watcher:
+        before = watcher.look()
+        (real / "new.md").write_text("new", encoding="utf-8")
+        (real / "old.md").unlink()
+        seen = settled_look(watcher, linked)
+    assert changed_paths(before, seen) == [str(linked / "new.md"), str(linked / "old.md")]
