@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from jinja2 import Environment
 
 from corpus_site import build as build_module
 from corpus_site import cache as cache_module
@@ -787,6 +788,41 @@ def test_recalled_records_are_those_the_cache_holds_for_the_seeds_as_they_are_no
     # with them: the build did only en.txt's.
     assert render_module._ENTRIES.encoded == 1 and overview._COUNTS.counted == 1
     assert sorted(worked_out) == [("profile", "en.txt"), ("short lines", "en.txt")]
+    plain = tmp_path / "plain"
+    build(seeds, plain, cache=False)
+    assert snapshot(out) == snapshot(plain)
+
+
+def test_recalling_compiles_and_analyses_the_templates_so_the_next_build_does_neither(
+    tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    build(seeds, out, cache_dir=cache)  # in a child process: its environment is not kept here
+    monkeypatch.setattr(build_module, "_ENVIRONMENT", {})  # nor what this process's earlier builds left
+    monkeypatch.setattr(cache_module, "_SETTLED_NS", 0)  # the templates count as settled, even in a fresh clone
+    compiled: list[str | None] = []
+    analysed: list[str] = []
+    real_compile, real_uses = Environment.compile, cache_module.template_uses
+
+    def compiling(env: Environment, source: Any, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(name)
+        return real_compile(env, source, name, *args, **kwargs)
+
+    def analysing(env: Environment, name: str) -> Any:
+        analysed.append(name)
+        return real_uses(env, name)
+
+    monkeypatch.setattr(Environment, "compile", compiling)
+    monkeypatch.setattr(cache_module, "template_uses", analysing)
+    resident: dict[str, Loaded] = {}
+    recall_records(seeds, cache_dir=cache, into=resident)
+    assert {"doc.html", "lang.html", "index.html"} <= set(compiled) and "doc.html" in analysed
+    compiled.clear()
+    analysed.clear()
+    (seeds / "en.txt").write_text(f"{EN}\n\n{PT}\n", encoding="utf-8")
+    result = build(seeds, out, cache_dir=cache, isolate=False, resident=resident)
+    assert compiled == [] and analysed == []
+    assert result.pages_kept >= 1, result.pages_kept  # the templates are the page memo's: a page it kept says so
     plain = tmp_path / "plain"
     build(seeds, plain, cache=False)
     assert snapshot(out) == snapshot(plain)

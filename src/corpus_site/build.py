@@ -22,6 +22,7 @@ from corpus_site.cache import (
     check_cache_dir,
     default_cache_dir,
     open_cache,
+    prepare_templates,
     recall,
     remember_ledger,
     remember_site,
@@ -177,13 +178,16 @@ def build(
         return _index_and_swap_in(rendered, out, cache_folder, started, pages_first, in_place)
 
 
-def recall_records(seeds: Path, *, cache_dir: Path | None, into: dict[str, Loaded]) -> None:
+def recall_records(
+    seeds: Path, *, cache_dir: Path | None, into: dict[str, Loaded], templates: Path | None = None
+) -> None:
     """The records the cache holds for the seeds as they are now, into `into`: serve's first build ran in a child
     process and its records went with it, so without this its first rebuild would read them all from the cache.
     What that build would work out from them first is worked out here too (their words counted, their corpus.json
     entries encoded, their translation profiles and short lines), and what loading a seed needs is loaded (the
     detection code and profiles, ftfy): at 10,000 documents the first rebuild took 0.4 s longer than the next ones
-    for these alone."""
+    for these alone. The templates (the user's `templates` folder over ours) are compiled for the page memo and
+    analysed too."""
     with suppress(CacheError, OSError):  # if not, the first rebuild reads them, as any build does
         recall(cache_dir or default_cache_dir(seeds), seeds, discover(seeds)[0], into)
     documents = {key: record.document for key, record in into.items() if record.document is not None}
@@ -193,6 +197,7 @@ def recall_records(seeds: Path, *, cache_dir: Path | None, into: dict[str, Loade
     report.count_ahead(documents.values())
     detect_ahead()
     report.mojibake_ahead()
+    prepare_templates(_environment(_template_dirs(templates), memoised=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +283,11 @@ class SearchInputLater:
 
 # The last build's environment in this process, with the template folders' files as they were when it was made.
 _ENVIRONMENT: dict[tuple[object, ...], tuple[tuple[tuple[str, str], ...], Environment]] = {}
+
+
+def _template_dirs(templates: Path | None) -> list[Path]:
+    """The user's templates folder, if any, then ours: the first that holds a template wins."""
+    return [path for path in (templates, data_dir("templates")) if path]
 
 
 def _environment(template_dirs: list[Path], *, memoised: bool) -> Environment:
@@ -400,9 +410,7 @@ def _render(
     carry = inputs.resident is not None  # only a build that keeps its records keeps what the next build can reuse
     site = build_site(corpus, carry=carry)
     health = report.health(site, carry=carry)
-    env = _environment(
-        [path for path in (templates, data_dir("templates")) if path], memoised=bool(inputs.cache_folder)
-    )
+    env = _environment(_template_dirs(templates), memoised=bool(inputs.cache_folder))
     # Pages whose inputs did not change come back from the output folder instead of being rendered.
     memo = PageMemo(inputs.cache_folder, out, env, documents, carry=carry) if inputs.cache_folder else None
     if memo:

@@ -190,7 +190,8 @@ def serve(
     # The first build runs in a child process, whose records go with it: they are read back from the cache while
     # Pagefind makes the first search index (10,000 records in 1.5–3 s), not after it, when a save may be waiting.
     recalling = threading.Thread(
-        target=recall_records, args=(seeds,), kwargs={"cache_dir": cache_dir, "into": records},
+        target=recall_records, args=(seeds,),
+        kwargs={"cache_dir": cache_dir, "into": records, "templates": templates},
         name="corpus-site-recall", daemon=True,
     )  # fmt: skip
 
