@@ -212,9 +212,10 @@ def serve(
                 return 2
             if recalling.ident is not None:
                 recalling.join()
-                # The first build's page keys went with its child: a pass here works them out again, so that the
-                # first change is rebuilt as fast as the next ones (0.2 s sooner at 10,000 documents). It writes,
-                # and says, only what changed meanwhile.
+            # The first build's page keys went with its child: a pass here works them out again, so that the first
+            # change is rebuilt as fast as the next ones (0.2 s sooner at 10,000 documents, for a pass of 1.6 s). It
+            # writes, and says, only what changed meanwhile; with a change waiting already, that rebuild comes first.
+            if recalling.ident is not None and not watcher.changed_since(before):
                 _rebuild_pages_first(
                     partial(rebuild, every_page=True), out, state, changed_meanwhile=lambda: False, quiet=True
                 )
