@@ -22,8 +22,18 @@ from bs4 import BeautifulSoup
 from playwright.sync_api import Browser
 
 from corpus_site.build import BuildResult, build
+from corpus_site.loader import Loaded
 from corpus_site.search import is_pagefind_file
-from corpus_site.serve import SCRIPT_PATH, VERSION_PATH, Handler, SiteState, _rebuild_pages_first, inject_reload
+from corpus_site.serve import (
+    SCRIPT_PATH,
+    VERSION_PATH,
+    Handler,
+    SiteState,
+    _pass_through_every_page,
+    _rebuild_pages_first,
+    inject_reload,
+)
+from corpus_site.watch import Watcher, changed_paths, snapshot
 
 EN = "The library opens at nine in the morning and closes late on Fridays, when the reading room is busy."
 PT = "A biblioteca abre às nove da manhã e fecha tarde às sextas-feiras, quando a sala de leitura está cheia."
@@ -288,6 +298,43 @@ def test_when_more_changes_came_meanwhile_the_search_index_waits_for_their_build
     printed = capsys.readouterr().out
     assert re.search(r"^Built .*\n.*^Search index updated in", printed, re.MULTILINE | re.DOTALL)
     assert state.version == "1.1"  # the pages were as they were (no page reloads), then the search index followed
+    build(corpus, tmp_path / "plain", cache=False)
+    assert files_of(out) == files_of(tmp_path / "plain")
+
+
+def test_the_pass_after_the_first_build_says_nothing_unless_a_change_came_and_then_builds_it_once(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, cache, state = tmp_path / "site", tmp_path / "cache", SiteState()
+    records: dict[str, Loaded] = {}
+
+    def rebuild(pages_first: Callable[[BuildResult], bool], *, every_page: bool = False) -> BuildResult:
+        return build(
+            corpus, out, cache_dir=cache, pages_first=pages_first, resident=records, in_place=state.files,
+            isolate=False, every_page=every_page,
+        )  # fmt: skip
+
+    with Watcher([corpus]) as watcher:
+        before = watcher.look()  # as serve: before the first build, which runs in a child
+        build(corpus, out, cache_dir=cache, in_place=state.files)
+        site, version = files_of(out), state.version
+        watcher.start()
+        deadline = time.monotonic() + WAIT
+        while not watcher.events:
+            assert time.monotonic() < deadline, "the watcher never started following events"
+            time.sleep(0.05)
+        settled = _pass_through_every_page(rebuild, out, state, watcher, before)
+        assert settled == before and capsys.readouterr().out == ""
+        assert files_of(out) == site and state.version == version  # nothing written, nothing to reload
+        (corpus / "third.md").write_text(f"---\ntitle: Third note\n---\n\n{PT} {PT}\n", encoding="utf-8")
+        while not watcher.wait():
+            assert time.monotonic() < deadline, "no event came for the new seed"
+        watcher.wait_for_quiet()
+        settled = _pass_through_every_page(rebuild, out, state, watcher, settled)
+    printed = capsys.readouterr().out
+    assert re.search(r"^Changed: third\.md; rebuilding…\nBuilt .*: 3 documents", printed, re.MULTILINE)
+    assert "Search index updated" in printed and (out / "docs" / "third.html").is_file()
+    assert changed_paths(settled, snapshot([corpus])) == []  # the loop that follows does not build it again
     build(corpus, tmp_path / "plain", cache=False)
     assert files_of(out) == files_of(tmp_path / "plain")
 

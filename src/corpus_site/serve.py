@@ -15,7 +15,7 @@ from typing import Any
 
 from corpus_site.build import BuildError, BuildResult, build, data_dir, recall_records
 from corpus_site.loader import Loaded
-from corpus_site.watch import Watcher, changed_paths
+from corpus_site.watch import Snapshot, Watcher, changed_paths
 
 HOST = "127.0.0.1"
 VERSION_PATH = "/__corpus_site_version"
@@ -212,13 +212,11 @@ def serve(
                 return 2
             if recalling.ident is not None:
                 recalling.join()
-            # The first build's page keys went with its child: a pass here works them out again, so that the first
-            # change is rebuilt as fast as the next ones (0.2 s sooner at 10,000 documents, for a pass of 1.6 s). It
-            # writes, and says, only what changed meanwhile; with a change waiting already, that rebuild comes first.
-            if recalling.ident is not None and not watcher.changed_since(before):
-                _rebuild_pages_first(
-                    partial(rebuild, every_page=True), out, state, changed_meanwhile=lambda: False, quiet=True
-                )
+                # The first build's page keys went with its child: a pass through every page here works them out
+                # again, so that the next change is rebuilt as fast as later ones (0.2 s sooner at 10,000 documents,
+                # for a pass of 1.6 s). A change made since the first build began is rebuilt by this pass, which
+                # then says so; otherwise it writes and says nothing.
+                before = _pass_through_every_page(rebuild, out, state, watcher, before)
             while True:
                 settled = watcher.next_change(before)
                 changed = changed_paths(before, settled)
@@ -234,6 +232,21 @@ def serve(
     if serving.ident is not None:
         print("Stopped.", flush=True)
     return 0
+
+
+def _pass_through_every_page(
+    rebuild: Callable[..., BuildResult], out: Path, state: SiteState, watcher: Watcher, before: Snapshot
+) -> Snapshot:
+    """One build through every page (see build's `every_page`); the folders as it found them."""
+    settled = watcher.look_again()
+    quiet = settled == before  # nothing changed since the first build began: a pass that writes nothing says nothing
+    if not quiet:
+        print(f"Changed: {_describe(changed_paths(before, settled))}; rebuilding…", flush=True)
+    changed_meanwhile = partial(watcher.changed_since, settled)
+    _rebuild_pages_first(
+        partial(rebuild, every_page=True), out, state, changed_meanwhile=changed_meanwhile, quiet=quiet
+    )
+    return settled
 
 
 def _rebuild_pages_first(
