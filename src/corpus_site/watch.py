@@ -209,12 +209,9 @@ class Watcher:
 
     def _shown(self, path: str) -> bool:
         """Whether `path` is one the snapshot takes: nothing hidden below the watched folder it is in."""
-        for folder in self.folders:
-            try:
-                inside = os.path.relpath(path, folder)
-            except ValueError:  # another drive (Windows)
-                continue
-            if not inside.startswith(os.pardir):
+        for root, _ in self._roots:
+            inside = _below(path, root)
+            if inside is not None:
                 return not any(part.startswith(".") for part in Path(inside).parts)
         return True
 
