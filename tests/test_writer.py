@@ -434,6 +434,27 @@ def test_in_place_every_change_happens_while_the_lock_is_held(tmp_path: Path) ->
     assert seen == [SITE_A, SITE_B]
 
 
+@pytest.mark.parametrize(
+    ("change", "rewritten"),
+    [
+        ({"index.html": b"<p>edited</p>"}, False),  # the same names: the list stays as it was
+        ({"docs/four.html": b"four"}, True),  # a file more
+        ({"docs/two.html": None}, True),  # a file fewer
+    ],
+)
+def test_in_place_the_list_of_our_files_is_written_only_when_its_names_change(
+    tmp_path: Path, change: dict[str, bytes | None], rewritten: bool
+) -> None:
+    out = tmp_path / "site"
+    write_site(out, SITE_A)
+    os.link(out / MANIFEST, tmp_path / "held")  # held, so that a list written anew cannot take its inode
+    files = {name: content for name, content in {**SITE_A, **change}.items() if content is not None}
+    write_in_place(out, files)
+    assert site_files(out) == files
+    assert json.loads((out / MANIFEST).read_text())["files"] == sorted(files)
+    assert os.path.samefile(tmp_path / "held", out / MANIFEST) is not rewritten
+
+
 def test_in_place_without_a_site_of_ours_there_is_a_whole_swap(tmp_path: Path) -> None:
     out = tmp_path / "site"
     stage = write_in_place(out, SITE_A)

@@ -209,15 +209,20 @@ class StagedSite:
         it goes on, every file named in OUT is in one of the two lists, so a failure midway leaves none unclaimed."""
         users = _user_files(self.old, self.previous, self.names)  # they stay where they are
         gone = sorted(self.previous - self.names - self.left - {MANIFEST})
+        claimed, final = self.previous | self.names, self.names | self.left
         with holding:
-            _write_manifest(self.out, self.previous | self.names, self.staging)
+            # Each list is written only if it differs from the one OUT holds: 34,000 names, 0.1 s to write at
+            # 10,000 documents, and a rebuild under serve most often adds a page or two, or none.
+            if claimed != self.previous:
+                _write_manifest(self.out, claimed, self.staging)
             for relative in gone:  # first, so that a folder of ours that is now a file's name is out of the way
                 _remove_file_of_ours(self.out, relative)
             for relative in self.placed:
                 target = self.out / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(self.staging / relative, target)
-            _write_manifest(self.out, self.names | self.left, self.staging)
+            if final != claimed:
+                _write_manifest(self.out, final, self.staging)
         _remove_ours(self.staging)
         return WriteStats(self.written, self.unchanged, tuple(users))
 
