@@ -86,19 +86,20 @@ def test_a_discovery_taken_again_in_the_same_process_follows_every_change_to_the
     first, _ = discovered()
     assert [seed.source for seed in first[0]] == ["a.txt", "sub/b.md"] and first[1] == ["notes.csv"]
     assert discovered() == (first, [])  # taken again, no folder read: every folder as it was
-    changes = [
-        lambda: write(seeds, "sub/c.txt", PT),  # a new seed
-        lambda: (seeds / "a.txt").unlink(),  # one gone
-        lambda: (seeds / "sub" / "b.md").rename(seeds / "sub" / "d.md"),  # renamed: its sidecar is left alone
-        lambda: write(seeds, "sub/deeper/e.md", PT),  # in a new folder
-        lambda: write(seeds, "sub/deeper/f.md", PT),  # in that folder, straight after (unsettled)
-        lambda: write(seeds, ".hidden/g.md", PT),  # nothing to discover, though a folder changed
+    changes = [  # each change, and the folders read again for it: only those it changed
+        (lambda: write(seeds, "sub/c.txt", PT), ["sub"]),  # a new seed
+        (lambda: (seeds / "a.txt").unlink(), ["."]),  # one gone
+        (lambda: (seeds / "sub" / "b.md").rename(seeds / "sub" / "d.md"), ["sub"]),  # its sidecar is left alone
+        (lambda: write(seeds, "sub/deeper/e.md", PT), ["sub", "sub/deeper"]),  # in a new folder
+        (lambda: write(seeds, "sub/deeper/f.md", PT), ["sub/deeper"]),  # in that folder, straight after (unsettled)
+        # Nothing to discover, though a folder changed; sub/deeper had not settled when it was last read.
+        (lambda: write(seeds, ".hidden/g.md", PT), [".", "sub/deeper"]),
     ]
-    for number, change in enumerate(changes):
+    for number, (change, changed) in enumerate(changes):
         before = discover(seeds)
         change()
         after, read = discovered(settle=number != 4)
-        assert read  # looked at again
+        assert [os.path.relpath(folder, seeds) for folder in read] == changed
         assert after != before or number == 5
     assert [seed.source for seed in after[0]] == ["sub/c.txt", "sub/d.md", "sub/deeper/e.md", "sub/deeper/f.md"]
     assert after[1] == ["notes.csv", "sub/b.yaml"]
