@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -137,6 +138,34 @@ def test_settled_seeds_are_recognised_without_reading_them(tmp_path: Path, monke
     reads.clear()
     assert build(seeds, out, isolate=False).document_count == 7
     assert set(reads) == {"note-06.md"}  # it changed just before it was read: not trusted by its times yet
+
+
+def test_a_build_in_the_same_process_takes_each_unchanged_seed_s_key_again_and_sees_every_edit(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    seeds = write_corpus(tmp_path)
+    (seeds / "note-02.yaml").write_text("author: First author\n", encoding="utf-8")
+    settle()
+    out = tmp_path / "site"
+    build(seeds, out, isolate=False)  # keyed in this process, as serve's rebuilds are
+    keyed: list[str] = []
+    real = cache_module.seed_key
+    monkeypatch.setattr(cache_module, "seed_key", lambda seed, *rest: keyed.append(seed.source) or real(seed, *rest))
+    assert build(seeds, out, isolate=False).from_cache == 6
+    assert keyed == []  # every key taken again
+    seed = seeds / "note-01.md"
+    before = seed.stat()
+    seed.write_text(seed.read_text(encoding="utf-8").replace("Note 1", "Nota 1"), encoding="utf-8")
+    os.utime(seed, ns=(before.st_atime_ns, before.st_mtime_ns))  # the same size and modification time
+    (seeds / "note-02.yaml").write_text("author: Other author\n", encoding="utf-8")
+    result = build(seeds, out, isolate=False)
+    assert result.from_cache == 4
+    assert sorted(set(keyed)) == ["note-01.md", "note-02.md"]
+    metadata = {entry["id"]: entry["metadata"] for entry in json.loads((out / "corpus.json").read_text())["documents"]}
+    assert title_of(out, "note-01") == "Nota 1" and metadata["note-02"].get("author") == "Other author"
+    keyed.clear()
+    build(seeds, out, isolate=False)
+    assert sorted(set(keyed)) == ["note-01.md", "note-02.md"]  # changed just before they were hashed: not trusted yet
 
 
 def test_seeds_that_changed_just_before_a_build_are_read_again_by_the_next(tmp_path: Path, monkeypatch: Any) -> None:
