@@ -124,11 +124,14 @@ class StagedSite:
         """The last site's files that `wanted` accepts, kept as they are (those the writer knows unchanged are
         linked unread). In place they are not even looked at: the ledger keeps those the file system then says are
         unchanged (ledger_now). At 10,000 documents, serve's pages go in 0.17 s sooner beside 14,000 such files."""
-        names = self.old_files(wanted)
-        if self.in_place:
-            self.left.update(name for name in names if name in self.previous)
+        if self.in_place:  # in no order: a set
+            self.left.update(
+                path
+                for path, entry in self.old.items()
+                if path in self.previous and wanted(path) and _is_regular(entry)
+            )
             return
-        for name in names:
+        for name in self.old_files(wanted):
             digest, path = self.known_digest(name), self.out / name
             self.add(name, KeptFile(digest, path.read_bytes) if digest is not None else path.read_bytes())
 
