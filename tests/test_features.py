@@ -92,13 +92,47 @@ def lists_of(documents: tuple[Document, ...]) -> list[Words]:
     return [document.features.words for document in documents if document.features]
 
 
+def documents_with_a_scraped_page_twice(folder: Path) -> tuple[tuple[Document, ...], Path]:
+    """The seeds' documents with a second copy of a scraped page (its aggregator's short lines), and that page."""
+    seeds = seeds_with_a_duplicate_and_mojibake(folder)
+    third = sorted(seeds.iterdir())[2]
+    (seeds / "scraped-again.txt").write_bytes(third.read_bytes() + b"\nAnother reader's copy.\n")
+    return build_site(load_corpus(seeds, lambda found: map(load_analysed, found))).documents, third
+
+
+def test_boilerplate_findings_carried_from_call_to_call_are_those_found_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    documents, third = documents_with_a_scraped_page_twice(tmp_path / "seeds")
+    copy = next(index for index, document in enumerate(documents) if document.source == "scraped-again.txt")
+    without_copy = (*documents[:copy], *documents[copy + 1 :])
+    made: list[str] = []
+    finding = report._boilerplate_finding
+    monkeypatch.setattr(
+        report, "_boilerplate_finding", lambda document, *rest: made.append(document.id) or finding(document, *rest)
+    )
+    monkeypatch.setattr(report, "_SHORT_LINES", ShortLineCounts())
+    report._boilerplate(documents, carry=True)
+    # Serve's next builds: the copy gone (the page's lines are its own again), back, the same again, loaded again.
+    made_again, found = [], []
+    for changed in (without_copy, documents, documents, (*documents[:-1], replace(documents[-1]))):
+        made.clear()
+        carried = report._boilerplate(changed, carry=True)
+        made_again.append(len(made))
+        with monkeypatch.context() as fresh:
+            fresh.setattr(report, "_SHORT_LINES", ShortLineCounts())
+            fresh.setattr(report, "_LAST_BOILERPLATE", {})
+            assert carried == report._boilerplate(changed, carry=False)
+        found.append({item.source: item.message for item in carried})
+    assert found[1][third.name] != found[0][third.name]  # the lines it shares with the copy are flagged beside it
+    # Only the records holding a line whose count crossed one, and a record new to the call, are looked at again.
+    assert made_again[2] == 0 and made_again[3] == 1 and 0 < made_again[0] < len(documents) // 2
+
+
 def test_short_lines_counted_again_after_documents_came_and_went_are_those_counted_afresh(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seeds = seeds_with_a_duplicate_and_mojibake(tmp_path / "seeds")
-    third = sorted(seeds.iterdir())[2]  # a scraped page with its aggregator's short lines
-    (seeds / "scraped-again.txt").write_bytes(third.read_bytes() + b"\nAnother reader's copy.\n")
-    documents = build_site(load_corpus(seeds, lambda found: map(load_analysed, found))).documents
+    documents, third = documents_with_a_scraped_page_twice(tmp_path / "seeds")
     read: list[str] = []
     lines_of = report._short_lines_of
     monkeypatch.setattr(report, "_short_lines_of", lambda document: read.append(document.id) or lines_of(document))
@@ -111,7 +145,7 @@ def test_short_lines_counted_again_after_documents_came_and_went_are_those_count
     without_fourth = (*documents[:3], *documents[4:])  # its short lines are its own: their counts go to nothing
     for changed in (documents[1:], documents, (*documents[2:], documents[-1]), documents[1:], without_fourth, reloaded):
         read.clear()
-        lines, seen_in = carried.count(changed, carry=True)
+        lines, seen_in, _ = carried.count(changed, carry=True)
         read_again.append(len(read))
         assert lines == ShortLineCounts().count(changed, carry=False)[0]
         # In how many documents each short line is, as the report says it: counted plainly here.
