@@ -8,9 +8,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from contextlib import closing
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from corpus_site import cache as cache_module
 from corpus_site import render as render_module
 from corpus_site import search as search_module
 from corpus_site.build import BuildError, build
-from corpus_site.cache import CACHE_DIR_NAME, LoadCache, code_fingerprint, open_cache, seed_key
+from corpus_site.cache import CACHE_DIR_NAME, LoadCache, code_fingerprint, default_cache_dir, open_cache, seed_key
 from corpus_site.loader import discover, load_corpus
 from corpus_site.workers import loading
 from helpers import load_json
@@ -654,6 +656,31 @@ def test_a_page_edited_in_the_output_is_rendered_again(tmp_path: Path) -> None:
     page.write_text(page.read_text(encoding="utf-8").replace("Note 4", "Defaced"), encoding="utf-8")
     (seeds / "note-00.md").write_text(f"---\ntitle: Changed\n---\n\n{EN}\n", encoding="utf-8")  # so the site is rebuilt
     build(seeds, out)
+    assert "Defaced" not in page.read_text(encoding="utf-8")
+    assert_same_as_a_plain_build(seeds, out, tmp_path)
+
+
+def test_builds_that_keep_their_records_take_the_last_ledger_and_page_keys_from_memory_and_see_pages_edited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds = write_corpus(tmp_path, count=6)
+    out, cache = tmp_path / "site", default_cache_dir(seeds)
+    resident: dict[str, Any] = {}
+    build(seeds, out, isolate=False, resident=resident, in_place=threading.Lock())  # as serve's rebuilds
+    with closing(sqlite3.connect(cache / "loaded.sqlite")) as db, db:
+        db.execute("DELETE FROM ledgers")  # from here on only memory knows them
+        db.execute("DELETE FROM pages")
+    page = out / "docs" / "note-04.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("Note 4", "Defaced"), encoding="utf-8")
+    (seeds / "note-00.md").write_text(f"---\ntitle: Changed\n---\n\n{EN}\n", encoding="utf-8")  # so the site is rebuilt
+    read_back: list[str] = []
+    kept_page = cache_module.PageMemo.kept_page
+    monkeypatch.setattr(
+        cache_module.PageMemo, "kept_page", lambda memo, key, path: read_back.append(path) or kept_page(memo, key, path)
+    )
+    result = build(seeds, out, isolate=False, resident=resident, in_place=threading.Lock())
+    assert "docs/note-02.html" not in read_back  # known unchanged by the ledger in memory: linked unread
+    assert result.pages_kept == 3  # notes 2, 3 and 5, by what memory knew (0 changed, 1 is next to it, 4 defaced)
     assert "Defaced" not in page.read_text(encoding="utf-8")
     assert_same_as_a_plain_build(seeds, out, tmp_path)
 

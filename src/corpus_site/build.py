@@ -436,7 +436,7 @@ def _render(
 
     try:
         # Each page goes to the staging folder as soon as it is rendered: the site is never all in memory.
-        ledger = site_ledger(inputs.cache_folder, out) if inputs.cache_folder else None
+        ledger = site_ledger(inputs.cache_folder, out, carried=carry) if inputs.cache_folder else None
         with staged_site(out, ledger, in_place=inputs.in_place) as stage, ExitStack() as search_work:
             if memo:
                 memo.vouch, memo.known_digest = stage.vouch, stage.known_digest
