@@ -29,6 +29,7 @@ from corpus_site import detect, groups, langtag, overview, report, search
 from corpus_site import render as render_module
 from corpus_site.build import BuildError, BuildResult, build, recall_records
 from corpus_site.loader import Loaded
+from corpus_site.render import is_export_file
 from corpus_site.writer import _STAGING_MARK, MANIFEST, KeptFile
 from helpers import EN, FR, HE, PT, SEEDS, load_json, parse, write_files
 
@@ -387,6 +388,7 @@ def test_in_process_the_pages_go_in_before_the_search_index_s_input_is_made(tmp_
     out, cache, lock = tmp_path / "site", tmp_path / "cache", threading.Lock()
     build(seeds, out, cache_dir=cache)
     last_search = {name: content for name, content in snapshot(out).items() if search.is_search_file(name)}
+    last_exports = {name: content for name, content in snapshot(out).items() if is_export_file(name)}
     (seeds / "more.txt").write_text(f"{HE}\n\n{HE}\n", encoding="utf-8")  # a new language: a bundle for the search page
     seen: list[dict[str, bytes]] = []
     result = build(
@@ -397,13 +399,17 @@ def test_in_process_the_pages_go_in_before_the_search_index_s_input_is_made(tmp_
     whole = snapshot(tmp_path / "plain")
     assert len(seen) == 1
 
-    def split(files: dict[str, bytes]) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    def split(files: dict[str, bytes]) -> tuple[dict[str, bytes], dict[str, bytes], dict[str, bytes]]:
         index = {name: content for name, content in files.items() if search.is_search_file(name)}
-        return {name: content for name, content in files.items() if name not in index and name != MANIFEST}, index
+        exports = {name: content for name, content in files.items() if is_export_file(name)}
+        pages = {name: content for name, content in files.items() if name not in index | exports and name != MANIFEST}
+        return pages, exports, index
 
-    # The new pages beside the last build's search: Pagefind's bundles, the offline index and the pages that query them.
-    assert split(seen[0]) == (split(whole)[0], last_search)
-    changed = {name for name, content in split(whole)[1].items() if last_search.get(name) != content}
+    # The new pages beside the last build's exports (corpus.json, the feeds: no page reads them) and search: Pagefind's
+    # bundles, the offline index and the pages that query them.
+    assert split(seen[0]) == (split(whole)[0], last_exports, last_search)
+    assert split(whole)[1] != last_exports and {"corpus.json", "feed.xml", "lang/he.xml"} <= set(split(whole)[1])
+    changed = {name for name, content in split(whole)[2].items() if last_search.get(name) != content}
     assert {"search.html", "search-data.js"} <= changed and any(name.startswith("pagefind/he/") for name in changed)
     assert snapshot(out) == whole and leftovers(out) == []
     assert "search index" in dict(result.timings) and "search input" not in dict(result.timings)

@@ -12,10 +12,11 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 
 from corpus_site import __version__
-from corpus_site.build import BuildError, build
+from corpus_site.build import BuildError, build, data_dir
 from corpus_site.langtag import text_direction
-from corpus_site.render import parts
-from corpus_site.site import language_name
+from corpus_site.loader import load_corpus
+from corpus_site.render import environment, export_files, is_export_file, parts
+from corpus_site.site import build_site, language_name
 from helpers import EN, HE, PT, SEEDS, link_target, load_json, parse, write_files
 
 TITLE_PAYLOAD = '"><img src=x onerror=alert(1)>'
@@ -559,3 +560,16 @@ def test_long_tables_are_cut_into_parts_where_their_items_say() -> None:
         assert 1 <= len(after - before) <= 2, position
         assert len(before - after) <= 1, position
     assert parts([]) == []
+
+
+def test_the_exports_serve_puts_in_after_the_pages_are_the_files_is_export_file_names(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build(SEEDS, out, base_url="https://corpus.example/", cache=False)
+    site = build_site(load_corpus(SEEDS))
+    made = [path for path, _ in export_files(site, environment([data_dir("templates")]), "https://corpus.example/")]
+    named = sorted(path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file())
+    assert sorted(made) == [path for path in named if is_export_file(path)]
+    assert {"corpus.json", "feed.xml", "sitemap.xml", "robots.txt"} <= set(made) and any(
+        path.startswith("lang/") and path.endswith(".xml") for path in made
+    )
+    assert not any(is_export_file(path) for path in named if path.endswith(".html"))

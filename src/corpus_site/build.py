@@ -36,7 +36,7 @@ from corpus_site.groups import explicit_problems, profile_ahead
 from corpus_site.langtag import detect_ahead
 from corpus_site.loader import Loaded, discover, load_found
 from corpus_site.records import Corpus, Problem
-from corpus_site.render import encode_ahead, environment, render_site
+from corpus_site.render import encode_ahead, environment, export_files, is_export_file, render_site
 from corpus_site.report import Health
 from corpus_site.search import (
     LanguagePage,
@@ -244,10 +244,11 @@ class Rendered:
 
 
 class SearchInputLater:
-    """The search pages, the offline index and Pagefind's input of a site whose other pages went in without them
-    (serve's rebuilds, which run in this process): at 10,000 documents they, and Pagefind running beside the
-    pages, took over a second of the time from a saved seed to its page. Used once: what they are made from is let
-    go as soon as they are, before Pagefind runs beside the records serve keeps."""
+    """The search pages, the offline index, Pagefind's input and the exports (render.export_files) of a site whose
+    other pages went in without them (serve's rebuilds, which run in this process): at 10,000 documents they, and
+    Pagefind running beside the pages, took over a second of the time from a saved seed to its page; the exports,
+    which no page reads, 0.19 s on a slow machine. Used once: what they are made from is let go as soon as they are,
+    before Pagefind runs beside the records serve keeps."""
 
     def __init__(
         self, site: Site, groups: dict[str, str], memo: PageMemo | None, env: Environment, inputs: Inputs
@@ -256,13 +257,15 @@ class SearchInputLater:
         self.inputs = inputs
 
     def into(self, stage: StagedSite, pages_written: dict[str, bytes]) -> tuple[PagefindWork, PageKeys | None]:
-        """The search pages and the offline index added to `stage`, then the page memo's keys (of the pages in
-        `pages_written` and of those added here) and Pagefind's work, its input written."""
+        """The search pages, the exports and the offline index added to `stage`, then the page memo's keys (of the
+        pages in `pages_written` and of those added here) and Pagefind's work, its input written."""
         site, groups, memo, env = self._taken()
         pages = language_pages(site)
         with _template_errors(self.inputs.templates):
             for path, page in search_pages(site, env, bundle_names(pages), base_url=self.inputs.base_url).items():
                 stage.add(path, page)
+        for path, export in export_files(site, env, self.inputs.base_url):
+            stage.add(path, export)
         for path, content in search_data_files(site, groups, memo):
             stage.add(path, content)
         keys = memo.rendering_done(pages_written | stage.digests) if memo else None
@@ -462,6 +465,7 @@ def _render(
                     base_url=inputs.base_url,
                     health=health,
                     bundles=bundle_names(pages) if pages is not None else None,
+                    exports=pages is not None,
                 )
                 if inputs.search_index and pages is not None:
                     # Made inside the block, so that it overlaps the wait for the bundle Pagefind has under way when
@@ -578,8 +582,9 @@ def _pages_swapped_in_first(
     second time once it is done. Linking the site again costs about a second at 10,000 documents.
     """
     stage = rendered.stage
-    # The last build's bundles stay beside the pages; where the rest of the search comes `later`, all of it does.
-    last = is_search_file if rendered.later else is_pagefind_file
+    # The last build's bundles stay beside the pages; where the rest of the search and the exports come `later`, all
+    # of them do.
+    last = _search_or_export_file if rendered.later else is_pagefind_file
     try:
         stage.keep_old(last)
         # Told before the swapped-out site is removed: serve's page reloads 0.3 s sooner at 10,000 documents.
@@ -623,6 +628,10 @@ def _pages_swapped_in_first(
         following.abandon()
         raise
     return following, pages
+
+
+def _search_or_export_file(path: str) -> bool:
+    return is_search_file(path) or is_export_file(path)
 
 
 def _output_failure(error: SearchIndexError | OutputError | OSError, out: Path) -> BuildError:
@@ -691,11 +700,12 @@ def _render_into(
     base_url: str | None,
     health: Health,
     bundles: list[str] | None,
+    exports: bool = True,
 ) -> None:
-    """Every page, export and static file of the site into `stage`; without `bundles`, not the search pages (they
-    come with the search index: SearchInputLater)."""
+    """Every page, export and static file of the site into `stage`; without `bundles`, not the search pages, and
+    without `exports`, not the exports (they come with the search index: SearchInputLater)."""
     with _template_errors(templates):
-        for path, content in render_site(site, env, rendered, base_url=base_url, health=health):
+        for path, content in render_site(site, env, rendered, base_url=base_url, health=health, exports=exports):
             stage.add(path, content)
         if bundles is not None:
             for path, content in search_pages(site, env, bundles, base_url=base_url).items():

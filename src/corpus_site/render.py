@@ -144,9 +144,27 @@ def render_site(
     *,
     base_url: str | None = None,
     health: report.Health | None = None,
+    exports: bool = True,
 ) -> Iterator[tuple[str, bytes | KeptFile]]:
-    """Every page of the site, plus the machine-readable exports and feeds, one file at a time."""
+    """Every page of the site, plus (with `exports`) the machine-readable exports and feeds, one file at a time."""
     yield from _pages(site, env, progress, base_url, health or report.health(site))
+    if exports:
+        yield from export_files(site, env, base_url)
+
+
+# What export_files makes (the language feeds are lang/<code>.xml beside lang/<code>.html).
+_EXPORT_NAMES = frozenset(
+    {"corpus.json", "corpus.jsonl", "feed.xml", "alignments.jsonl", "alignments.tmx", "sitemap.xml", "robots.txt"}
+)
+
+
+def is_export_file(path: str) -> bool:
+    """Whether a path of the site (relative, with /) is one that export_files makes."""
+    return path in _EXPORT_NAMES or (path.startswith("lang/") and path.endswith(".xml") and path.count("/") == 1)
+
+
+def export_files(site: Site, env: Environment, base_url: str | None) -> Iterator[tuple[str, bytes]]:
+    """The machine-readable exports and feeds: no page reads them, so serve puts them in after the pages."""
     memo: PageMemo | None = getattr(env, "corpus_site_memo", None)
     # Each document's entry is encoded once, for both files.
     entries = _ENTRIES.entries(site, memo.document_key if memo else lambda document: None)
