@@ -121,12 +121,17 @@ def test_boilerplate_findings_carried_from_call_to_call_are_those_found_afresh(
         made_again.append(len(made))
         with monkeypatch.context() as fresh:
             fresh.setattr(report, "_SHORT_LINES", ShortLineCounts())
-            fresh.setattr(report, "_LAST_BOILERPLATE", {})
             assert carried == report._boilerplate(changed, carry=False)
         found.append({item.source: item.message for item in carried})
     assert found[1][third.name] != found[0][third.name]  # the lines it shares with the copy are flagged beside it
     # Only the records holding a line whose count crossed one, and a record new to the call, are looked at again.
     assert made_again[2] == 0 and made_again[3] == 1 and 0 < made_again[0] < len(documents) // 2
+    # Lines counted in between (serve counts the records it reads back before its first rebuild) reach them too.
+    report.count_ahead(without_copy)
+    carried = report._boilerplate(without_copy, carry=True)
+    with monkeypatch.context() as fresh:
+        fresh.setattr(report, "_SHORT_LINES", ShortLineCounts())
+        assert carried == report._boilerplate(without_copy, carry=False)
 
 
 def test_short_lines_counted_again_after_documents_came_and_went_are_those_counted_afresh(
@@ -145,7 +150,7 @@ def test_short_lines_counted_again_after_documents_came_and_went_are_those_count
     without_fourth = (*documents[:3], *documents[4:])  # its short lines are its own: their counts go to nothing
     for changed in (documents[1:], documents, (*documents[2:], documents[-1]), documents[1:], without_fourth, reloaded):
         read.clear()
-        lines, seen_in, _ = carried.count(changed, carry=True)
+        lines, seen_in = carried.count(changed, carry=True)
         read_again.append(len(read))
         assert lines == ShortLineCounts().count(changed, carry=False)[0]
         # In how many documents each short line is, as the report says it: counted plainly here.

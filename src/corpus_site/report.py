@@ -188,25 +188,18 @@ def short_lines(document: Document) -> tuple[str, ...]:
 def _boilerplate(documents: list[Document] | tuple[Document, ...], *, carry: bool = False) -> list[Finding]:
     """Documents with short lines that other documents hold too, that recur within them, or that name furniture.
 
-    With `carry`, a record of the last call's is found the same again (the same finding, or none) unless one of its
-    short lines came to be in more documents than one, or stopped being: at 10,000 documents, 8,000 findings made
-    again took a tenth of the report."""
-    lines, seen_in, flipped = _SHORT_LINES.count(documents, carry=carry)
-    last = _LAST_BOILERPLATE if carry and flipped is not None else {}
-    now: dict[int, tuple[Document, Finding | None]] = {}
+    With `carry`, a record's finding (or none) is taken again while ShortLineCounts still holds it: at 10,000
+    documents, 8,000 findings made again took a tenth of the report."""
+    lines, seen_in = _SHORT_LINES.count(documents, carry=carry)
+    known = _SHORT_LINES.findings
     findings = []
     for document, short in zip(documents, lines, strict=True):
-        kept = last.get(id(document))
-        if kept is not None and kept[0] is document and short[0].isdisjoint(flipped or ()):
-            finding = kept[1]
-        else:
-            finding = _boilerplate_finding(document, short, seen_in)
-        now[id(document)] = (document, finding)  # holding the record keeps its id its own
+        key = id(document)
+        finding = known[key] if key in known else _boilerplate_finding(document, short, seen_in)
+        if carry:
+            known[key] = finding
         if finding is not None:
             findings.append(finding)
-    _LAST_BOILERPLATE.clear()
-    if carry:
-        _LAST_BOILERPLATE.update(now)
     return findings
 
 
@@ -216,10 +209,6 @@ def _boilerplate_finding(document: Document, short: ShortLines, seen_in: Counter
     if not flagged:
         return None
     return _finding("boilerplate", "; ".join(f"“{text[:40]}”" for text in flagged[:8]), document)
-
-
-# The last call's boilerplate finding (or None) for each record, by its id (see _boilerplate).
-_LAST_BOILERPLATE: dict[int, tuple[Document, Finding | None]] = {}
 
 
 # A document's short lines, lower-cased and each once; those flagged whatever other documents hold (recurring in it,
@@ -245,12 +234,12 @@ class ShortLineCounts:
         self._lines: dict[int, tuple[Document, ShortLines]] = {}  # by the record's id; holding it keeps the id its own
         self._uses: Counter[int] = Counter()  # how many of the last call's documents each record was
         self._seen_in: Counter[str] = Counter()
+        # Each record's boilerplate finding (or None), by its id, for the records of the last call (see _boilerplate):
+        # one holding a line that came to be in more than one document, or stopped being, is let go at each call.
+        self.findings: dict[int, Finding | None] = {}
 
-    def count(
-        self, documents: Sequence[Document], *, carry: bool
-    ) -> tuple[list[ShortLines], Counter[str], frozenset[str] | None]:
-        """Each document's short lines, in how many of `documents` each (lower-cased) line is, and the lines that
-        came to be in more than one or stopped being since the last call (None: all were counted afresh)."""
+    def count(self, documents: Sequence[Document], *, carry: bool) -> tuple[list[ShortLines], Counter[str]]:
+        """Each document's short lines, and in how many of `documents` each (lower-cased) line is."""
         last, used, seen_in = (self._lines, self._uses, self._seen_in) if carry else ({}, Counter(), Counter())
         now = {id(document): last.get(id(document)) or (document, _short_lines_of(document)) for document in documents}
         uses = Counter(map(id, documents))
@@ -274,8 +263,14 @@ class ShortLineCounts:
                 if seen_in[low] <= 0:
                     del seen_in[low]
         self._lines, self._uses, self._seen_in = (now, uses, seen_in) if carry else ({}, Counter(), Counter())
-        flipped = None if afresh else frozenset(low for low, was in shared_before.items() if (seen_in[low] > 1) != was)
-        return [now[id(document)][1] for document in documents], seen_in, flipped
+        if carry and not afresh:
+            flipped = {low for low, was in shared_before.items() if (seen_in[low] > 1) != was}
+            self.findings = {
+                key: found for key, found in self.findings.items() if key in now and now[key][1][0].isdisjoint(flipped)
+            }
+        else:
+            self.findings = {}
+        return [now[id(document)][1] for document in documents], seen_in
 
 
 _SHORT_LINES = ShortLineCounts()  # one per process: serve's builds run in it one after another
