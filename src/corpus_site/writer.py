@@ -118,18 +118,17 @@ class StagedSite:
 
     def old_files(self, wanted: Callable[[str], bool]) -> list[str]:
         """The relative paths of the last site's regular files (symlinks left out) that `wanted` accepts, sorted."""
-        return sorted(path for path, entry in self.old.items() if wanted(path) and _is_regular(entry))
+        return sorted(self._old_files(wanted))
+
+    def _old_files(self, wanted: Callable[[str], bool]) -> Iterator[str]:
+        return (path for path, entry in self.old.items() if wanted(path) and _is_regular(entry))
 
     def keep_old(self, wanted: Callable[[str], bool]) -> None:
         """The last site's files that `wanted` accepts, kept as they are (those the writer knows unchanged are
         linked unread). In place they are not even looked at: the ledger keeps those the file system then says are
         unchanged (ledger_now). At 10,000 documents, serve's pages go in 0.17 s sooner beside 14,000 such files."""
-        if self.in_place:  # in no order: a set
-            self.left.update(
-                path
-                for path, entry in self.old.items()
-                if path in self.previous and wanted(path) and _is_regular(entry)
-            )
+        if self.in_place:  # into a set: no need to sort them
+            self.left.update(path for path in self._old_files(wanted) if path in self.previous)
             return
         for name in self.old_files(wanted):
             digest, path = self.known_digest(name), self.out / name
