@@ -317,12 +317,12 @@ class LoadCache:
             self._files_before = self._files_committed()
         known = self._files.get(name) or self._files_before.get(name)
         if known is not None:
-            try:
-                if _seen(os.stat(name)) == known[0]:
-                    self._files[name] = known
-                    return known[1]
-            except OSError:
+            seen = _seen_now(name)
+            if seen is None:
                 return None
+            if seen == known[0]:
+                self._files[name] = known
+                return known[1]
         digest, info = _digest_and_stat(name)
         if digest is not None and info is not None and _settled(info):
             self._files[name] = (_seen(info), digest)
