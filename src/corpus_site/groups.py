@@ -758,8 +758,9 @@ def _sharing_enough(kept: Sequence[Shingles]) -> list[tuple[int, int]]:
         return []
     sizes = np.fromiter((len(item.sampled) // 8 for item in kept), dtype=np.int64, count=len(kept))
     shingled = np.frombuffer(b"".join(item.sampled for item in kept), dtype=np.int64)
-    # Sorted by shingle; the sort is stable, so within a run of one shingle its documents stay in ascending order.
-    order = np.argsort(shingled, kind="stable")
+    # Sorted by shingle. Not a stable sort (four times faster at this size): within a run of one shingle its documents
+    # come in any order, so each pair is put as (smaller, larger) below.
+    order = np.argsort(shingled)
     ordered = shingled[order]
     owners = np.repeat(np.arange(len(kept), dtype=np.int64), sizes)[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
@@ -768,7 +769,8 @@ def _sharing_enough(kept: Sequence[Shingles]) -> list[tuple[int, int]]:
     for size in range(2, _DUPLICATE_DF + 1):
         members = owners[starts[runs == size][:, None] + np.arange(size)]
         left, right = np.triu_indices(size, 1)
-        codes.append((members[:, left] * len(kept) + members[:, right]).ravel())
+        first, second = members[:, left], members[:, right]
+        codes.append((np.minimum(first, second) * len(kept) + np.maximum(first, second)).ravel())
     pairs, shared = np.unique(np.concatenate(codes), return_counts=True)
     first, second = np.divmod(pairs, len(kept))
     enough = shared >= 0.2 * np.minimum(sizes[first], sizes[second])
