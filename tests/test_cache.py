@@ -960,3 +960,27 @@ def test_the_offline_index_makes_again_only_the_part_a_new_document_falls_into(
     assert any("note-09" in part for part in made) and len(made) <= 2, made
     assert not set(made) & set(before)
     assert_same_as_a_plain_build(seeds, out, tmp_path)
+
+
+def test_a_page_keyed_from_the_shared_mapping_and_its_own_values_gets_the_key_of_its_whole_context(
+    tmp_path: Path,
+) -> None:
+    env = Environment(loader=DictLoader({"page.html": "{{ motto }} {{ x }} {{ page_path }}"}))
+
+    def keys(shared: dict[str, object], pages: list[dict[str, object]]) -> tuple[list[str | None], list[str | None]]:
+        # Each call a build of its own; page_key reads `shared` once for all its pages, key reads each whole context.
+        memo = cache_module.PageMemo(tmp_path, tmp_path / "site", env, {}, carry=True)
+        by_parts = [memo.page_key("page.html", shared, own) for own in pages]
+        memo.rendering_done({})
+        whole = cache_module.PageMemo(tmp_path, tmp_path / "other", env, {})
+        return by_parts, [whole.key("page.html", {**shared, **own}) for own in pages]
+
+    pages = [{"page_path": f"{n}.html", "x": n} for n in range(3)]
+    sea = {"motto": "sea"}
+    first, whole = keys(sea, pages)
+    assert first == whole and len(set(first)) == 3
+    assert keys(sea, pages)[0] == first  # carried from the last build
+    sky, whole = keys({"motto": "sky"}, pages)  # another mapping: read again
+    assert sky == whole and not set(sky) & set(first)
+    assert keys(sea, [{**pages[0], "x": 9}])[0] == keys({"motto": "sea"}, [{**pages[0], "x": 9}])[1]
+    assert keys({"motto": "sea"}, [{**pages[0], "motto": "own"}])[0] == keys({"motto": "own"}, [pages[0]])[0]

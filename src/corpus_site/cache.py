@@ -942,6 +942,7 @@ class PageMemo:
         self._empties: dict[tuple[type, int], bytes] = {}  # by kind and reads: what an empty list or tuple gives
         # By template and own names: the names read outside them, their values on the last page, and their hash.
         self._tokens: dict[tuple[str, tuple[str, ...]], tuple[list[tuple[str, bytes, Reads]], list[object], bytes]] = {}
+        self._tokens_by_mapping: dict[tuple[str, tuple[str, ...]], tuple[Mapping[str, Any], bytes | None]] = {}
         # Page and file keys of this process's last build into `out` (see key), and this build's, kept at the end.
         self._carried = _CARRIED.get((_out_key(out), os.fspath(folder)), {}) if carry else {}
         self._carry: dict[object, Carried] = {}
@@ -1003,19 +1004,30 @@ class PageMemo:
             return self._key(name, context, place)
         return self._carried_key(page_path, name, context, own, place)
 
+    def page_key(self, name: str | None, shared: Mapping[str, Any], own: Mapping[str, Any]) -> str | None:
+        """key for a page given what every page is given apart from its `own` values, without merging the two.
+
+        `shared` must be the same mapping on every page of a build, not changed meanwhile (render._pages makes it
+        once): what a template reads of it is then hashed once per build, not looked over again on each page."""
+        page_path = own.get("page_path")
+        if name is None or not isinstance(page_path, str):
+            return None
+        return self._carried_key(page_path, name, shared, own, b"\0page\0" + page_path.encode())
+
     def _carried_key(
-        self, slot: object, name: str, context: Mapping[str, Any], own: Mapping[str, Any], place: bytes
+        self, slot: object, name: str, shared: Mapping[str, Any], own: Mapping[str, Any], place: bytes
     ) -> str | None:
         """_key, or the key found at `slot` by the last build in this process, if it was worked out from the same
-        template, the same values outside `own` and the same (or equal) values in `own` (see key)."""
+        template, the same values outside `own` (read from `shared`, which may hold `own` too) and the same (or
+        equal) values in `own` (see key)."""
         names, values = tuple(own), tuple(own.values())
-        token = self._shared_token(name, context, names)
+        token = self._shared_token(name, shared, names)
         last = self._carried.get(slot)
         if last is not None and last[:3] == (name, token, names) and _same_values(last[3], values):
             key: str | None = last[4]
             self.carried += 1
         else:
-            key = self._key(name, context, place)
+            key = self._key(name, own if shared is own else {**shared, **own}, place)
         if key is not None and token is not None:
             self._carry[slot] = (name, token, names, values, key)
         return key
@@ -1023,6 +1035,14 @@ class PageMemo:
     def _shared_token(self, name: str, context: Mapping[str, Any], own: tuple[str, ...]) -> bytes | None:
         """A hash of what template `name` reads outside `own`: its sources and the values of the other names (the
         same objects on every page of a build, so hashed once per build); None if it cannot be hashed."""
+        seen = self._tokens_by_mapping.get((name, own))
+        if seen is not None and seen[0] is context:  # page_key's `shared`: the same mapping, unchanged
+            return seen[1]
+        token = self._shared_token_of(name, context, own)
+        self._tokens_by_mapping[(name, own)] = (context, token)  # held, so that its id is not reused
+        return token
+
+    def _shared_token_of(self, name: str, context: Mapping[str, Any], own: tuple[str, ...]) -> bytes | None:
         found = self._tokens.get((name, own))
         if found is not None:
             shared, last, token = found
@@ -1227,6 +1247,7 @@ class PageMemo:
         if self.carry:
             _CARRIED[(self._fragments.out, os.fspath(self.folder))] = self._carry
         self._carry, self._carried, self._tokens, self._parts = {}, {}, {}, Counter()
+        self._tokens_by_mapping = {}
         pages, self._pages, self._previous = self._pages, {}, {}
         parts = {key: self._page_parts[key] for key in pages.keys() & self._page_parts.keys()}
         self._page_parts, self._previous_parts = {}, {}
@@ -1333,25 +1354,25 @@ class MemoTemplate(Template):
     """A template whose `render` returns the last build's page when nothing it reads has changed."""
 
     def render(self, *args: Any, **kwargs: Any) -> str:
-        page = self._memoised(dict(*args, **kwargs), unread=False)
-        return page if isinstance(page, str) else page.content().decode()
+        context = dict(*args, **kwargs)
+        memo: PageMemo | None = getattr(self.environment, "corpus_site_memo", None)
+        return self._memoised(memo, memo.key(self.name, context) if memo else None, context)
 
     def page_or_kept(self, shared: Mapping[str, Any], own: Mapping[str, Any]) -> str | KeptFile:
-        """As `render` with what every page is given and the page's `own` values (see PageMemo.key), but a page the
-        output folder is known to hold already comes back unread, as a KeptFile."""
-        return self._memoised({**shared, **own}, unread=True, own=own)
-
-    def _memoised(
-        self, context: dict[str, Any], *, unread: bool, own: Mapping[str, Any] | None = None
-    ) -> str | KeptFile:
+        """As `render` with what every page is given (`shared`, see PageMemo.page_key) and the page's `own` values,
+        but a page the output folder is known to hold already comes back unread, as a KeptFile."""
         memo: PageMemo | None = getattr(self.environment, "corpus_site_memo", None)
-        key = memo.key(self.name, context, own) if memo else None
+        key = memo.page_key(self.name, shared, own) if memo else None
+        if memo is not None and key is not None:
+            digest = memo.kept_unread(key, own["page_path"])
+            if digest is not None:
+                return KeptFile(digest, lambda: Template.render(self, {**shared, **own}).encode())
+        return self._memoised(memo, key, {**shared, **own})
+
+    def _memoised(self, memo: PageMemo | None, key: str | None, context: dict[str, Any]) -> str:
         if memo is None or key is None:
             return Template.render(self, context)
         page_path = context["page_path"]
-        digest = memo.kept_unread(key, page_path) if unread else None
-        if digest is not None:
-            return KeptFile(digest, lambda: Template.render(self, context).encode())
         kept = memo.kept_page(key, page_path)
         if kept is not None:
             return kept

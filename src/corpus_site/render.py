@@ -227,9 +227,9 @@ def _pages(
         yield page(
             doc_url(document.id), "doc.html", page_lang=document.primary_lang, doc=document,
             previous=previous, next=following, og_type="article", group=group,
-            versions=[by_id[member] for member in group.members if member != document.id] if group else [],
-            alternates=alternates.get(document.id, []),
-            duplicates=[by_id[other] for other in site.duplicates.get(document.id, ())],
+            versions=tuple(by_id[member] for member in group.members if member != document.id) if group else (),
+            alternates=alternates.get(document.id, ()),
+            duplicates=tuple(by_id[other] for other in site.duplicates.get(document.id, ())),
         )  # fmt: skip
         text_path = f"docs/{document.id}.txt"
         text = functools.partial(_cleaned_bytes, document)
