@@ -204,10 +204,13 @@ def _pages(
     alternates = site.alternates()
     shared = every_page(site, base_url)
     memo: PageMemo | None = getattr(env, "corpus_site_memo", None)
+    templates: dict[str, Template] = {}  # looked up once: Jinja's look-up costs as much as a kept page's key
 
-    def page(path: str, template: str, root: str | None = None, **context: Any) -> tuple[str, bytes | KeptFile]:
-        root = "../" * path.count("/") if root is None else root
-        return path, _render(env, template, shared, {"root": root, "page_path": path, **context})
+    def page(path: str, name: str, root: str | None = None, **context: Any) -> tuple[str, bytes | KeptFile]:
+        template = templates.get(name) or templates.setdefault(name, env.get_template(name))
+        context["root"] = "../" * path.count("/") if root is None else root
+        context["page_path"] = path
+        return path, _render(template, shared, context)
 
     yield page("index.html", "index.html", page_lang=UI_LANG, by_id=by_id, texts=site.texts())
     yield page("report.html", "report.html", page_lang=UI_LANG, health=health)
@@ -266,12 +269,11 @@ def cleaned_text(document: Document) -> str:
 _RENDERED_EACH_TIME = frozenset({"index.html", "report.html", "overview.html"})
 
 
-def _render(env: Environment, name: str, shared: Mapping[str, Any], own: Mapping[str, Any]) -> bytes | KeptFile:
-    """The page template `name` renders from what every page is given (`shared`) and its `own` values."""
-    template = env.get_template(name)
+def _render(template: Template, shared: Mapping[str, Any], own: Mapping[str, Any]) -> bytes | KeptFile:
+    """The page `template` renders from what every page is given (`shared`) and its `own` values."""
     # Under the build's page memo a page the output folder already holds is linked, not read back (cache.PageMemo).
     page_or_kept = getattr(template, "page_or_kept", None)
-    if page_or_kept is None or name in _RENDERED_EACH_TIME:
+    if page_or_kept is None or template.name in _RENDERED_EACH_TIME:
         return Template.render(template, {**shared, **own}).encode()
     page = page_or_kept(shared, own)
     return page if isinstance(page, KeptFile) else page.encode()
