@@ -476,6 +476,24 @@ def test_pairs_compared_for_duplicates_are_those_sharing_a_fifth_of_their_rarer_
     assert _sharing_enough(kept) == expected
 
 
+@settings(max_examples=100, deadline=None, database=None, derandomize=True)
+@given(
+    st.lists(st.frozensets(st.integers(-30, 30), max_size=20), min_size=2, max_size=30),
+    st.lists(st.lists(st.integers(0, 29), max_size=30), min_size=1, max_size=6),
+)
+def test_pairs_compared_with_the_last_call_s_sorted_shingles_carried_are_those_found_afresh(
+    sets: list[frozenset[int]], steps: list[list[int]]
+) -> None:
+    # Each step a corpus of some of the same objects (serve keeps its records), in any order, some of them new.
+    made = [Shingles(array("q", sorted(values)).tobytes(), None) for values in sets]
+    for step, chosen in enumerate(steps):
+        kept = [made[index % len(made)] for index in dict.fromkeys(chosen)]
+        if step % 2:  # and a copy: an equal object that is not the same one
+            kept = [Shingles(item.sampled, None) if index % 3 == 0 else item for index, item in enumerate(kept)]
+        assert _sharing_enough(kept, carry=True) == _sharing_enough(list(kept))
+        _sharing_enough(kept, carry=True)  # the plain call let the carried ones go: carried again from this step
+
+
 def test_a_shingle_in_more_documents_than_the_cut_is_no_evidence() -> None:
     common = Shingles(array("q", range(20)).tobytes(), None)
     assert len(_sharing_enough([common] * _DUPLICATE_DF)) == _DUPLICATE_DF * (_DUPLICATE_DF - 1) // 2

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
+from typing import Any
 
 from corpus_site.dates import MONTHS as MONTH_NAMES  # capitalised in English, lower case elsewhere: not names
 from corpus_site.dates import looks_like_dateline
@@ -725,8 +726,11 @@ def _shingles_of(document: Document) -> Shingles | None:
     return document.features.shingles if document.features else shingle_traits(document)
 
 
-def find_duplicates(documents: Sequence[Document]) -> dict[str, tuple[str, ...]]:
-    """Each document with near-duplicates → their ids (source order); symmetric. Sampled shingles, exact Jaccard."""
+def find_duplicates(documents: Sequence[Document], *, carry: bool = False) -> dict[str, tuple[str, ...]]:
+    """Each document with near-duplicates → their ids (source order); symmetric. Sampled shingles, exact Jaccard.
+
+    With `carry` (serve) the sampled shingles, sorted, are kept for the next call, which sorts in only those of the
+    documents that are not the same objects (see _sharing_enough)."""
     ids: list[str] = []
     kept: list[Shingles] = []
     for document in sorted(documents, key=lambda d: d.source):
@@ -735,7 +739,7 @@ def find_duplicates(documents: Sequence[Document]) -> dict[str, tuple[str, ...]]
             ids.append(document.id)
             kept.append(item)
     links: dict[str, list[str]] = defaultdict(list)
-    for i, j in _sharing_enough(kept):
+    for i, j in _sharing_enough(kept, carry=carry):
         if _near_duplicates(kept[i], kept[j]):
             links[ids[i]].append(ids[j])
             links[ids[j]].append(ids[i])
@@ -743,7 +747,7 @@ def find_duplicates(documents: Sequence[Document]) -> dict[str, tuple[str, ...]]
     return {doc_id: tuple(sorted(others, key=position.__getitem__)) for doc_id, others in sorted(links.items())}
 
 
-def _sharing_enough(kept: Sequence[Shingles]) -> list[tuple[int, int]]:
+def _sharing_enough(kept: Sequence[Shingles], *, carry: bool = False) -> list[tuple[int, int]]:
     """The pairs (i < j, ascending) of `kept` that share at least a fifth of the smaller one's sampled shingles,
     counting only shingles found in 2.._DUPLICATE_DF documents: fewer cannot reach the thresholds of
     _near_duplicates, and a shingle in more is boilerplate, not evidence.
@@ -755,14 +759,11 @@ def _sharing_enough(kept: Sequence[Shingles]) -> list[tuple[int, int]]:
     import numpy as np  # here: the processes that never compare documents need not load it (see detect.py)
 
     if len(kept) < 2:
+        _SORTED.clear()
         return []
-    sizes = np.fromiter((len(item.sampled) // 8 for item in kept), dtype=np.int64, count=len(kept))
-    shingled = np.frombuffer(b"".join(item.sampled for item in kept), dtype=np.int64)
-    # Sorted by shingle. Not a stable sort (four times faster at this size): within a run of one shingle its documents
-    # come in any order, so each pair is put as (smaller, larger) below.
-    order = np.argsort(shingled)
-    ordered = shingled[order]
-    owners = np.repeat(np.arange(len(kept), dtype=np.int64), sizes)[order]
+    ordered, owners, sizes = _SORTED.again(kept) if carry else _sorted_shingles(kept)
+    if not carry:
+        _SORTED.clear()  # one build's shingles are not held for nothing: a build that carries none lets them go
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     runs = np.diff(np.r_[starts, len(ordered)])
     codes = []  # each pair sharing a shingle as i * len(kept) + j, once per shingle shared
@@ -775,6 +776,80 @@ def _sharing_enough(kept: Sequence[Shingles]) -> list[tuple[int, int]]:
     first, second = np.divmod(pairs, len(kept))
     enough = shared >= 0.2 * np.minimum(sizes[first], sizes[second])
     return list(zip(first[enough].tolist(), second[enough].tolist(), strict=True))
+
+
+def _sorted_shingles(kept: Sequence[Shingles]) -> tuple[Any, Any, Any]:
+    """Every sampled shingle of `kept`, sorted; the index in `kept` of the one each came from; each one's count.
+
+    Not a stable sort (four times faster at 10,000 documents): within a run of one shingle its documents come in any
+    order, so _sharing_enough puts each pair as (smaller, larger)."""
+    import numpy as np
+
+    sizes = np.fromiter((len(item.sampled) // 8 for item in kept), dtype=np.int64, count=len(kept))
+    shingled = np.frombuffer(b"".join(item.sampled for item in kept), dtype=np.int64)
+    order = np.argsort(shingled)
+    return shingled[order], np.repeat(np.arange(len(kept), dtype=np.int64), sizes)[order], sizes
+
+
+class _SortedShingles:
+    """The last call's sorted shingles in this process (with carry), each owned by a slot that stands for one
+    Shingles object: the next call takes out those of objects it no longer has and merges in those of new ones,
+    instead of sorting them all again (0.04 s of each rebuild under serve at 10,000 documents)."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.slots: dict[int, tuple[Shingles, int]] = {}  # id → (the object, held so its id is not reused; its slot)
+        self.ordered: Any = None  # the shingles, sorted
+        self.owners: Any = None  # the slot each came from
+        self.sizes: Any = None  # by slot: how many shingles
+        self.next_slot = 0
+
+    def again(self, kept: Sequence[Shingles]) -> tuple[Any, Any, Any]:
+        """_sorted_shingles(kept), from the last call's where it can."""
+        import numpy as np
+
+        ids = [id(item) for item in kept]
+        if len(set(ids)) < len(kept):  # one object twice: a slot cannot stand for it
+            self.clear()
+            return _sorted_shingles(kept)
+        if self.ordered is None or self.next_slot > 2 * len(kept) + 1000:  # or many slots left by objects gone
+            ordered, owners, sizes = _sorted_shingles(kept)
+            self.clear()
+            self.slots = {id(item): (item, index) for index, item in enumerate(kept)}
+            self.ordered, self.owners, self.sizes, self.next_slot = ordered, owners, sizes, len(kept)
+            return ordered, owners, sizes
+        now = set(ids)
+        gone = [slot for key, (_, slot) in self.slots.items() if key not in now]
+        new = [item for item in kept if id(item) not in self.slots]
+        if gone:
+            self.ordered, self.owners = _without(self.ordered, self.owners, gone)
+            for key in [key for key in self.slots if key not in now]:
+                del self.slots[key]
+        if new:
+            first = self.next_slot
+            self.next_slot += len(new)
+            self.slots.update((id(item), (item, first + index)) for index, item in enumerate(new))
+            added, added_owners, added_sizes = _sorted_shingles(new)
+            places = np.searchsorted(self.ordered, added)
+            self.ordered = np.insert(self.ordered, places, added)
+            self.owners = np.insert(self.owners, places, added_owners + first)
+            self.sizes = np.concatenate([self.sizes, added_sizes])
+        slot_of = np.fromiter((self.slots[key][1] for key in ids), dtype=np.int64, count=len(ids))
+        index_of = np.full(self.next_slot, -1, dtype=np.int64)
+        index_of[slot_of] = np.arange(len(kept), dtype=np.int64)
+        return self.ordered, index_of[self.owners], self.sizes[slot_of]
+
+
+def _without(ordered: Any, owners: Any, gone: list[int]) -> tuple[Any, Any]:
+    import numpy as np
+
+    keep = ~np.isin(owners, np.array(gone, dtype=np.int64))
+    return ordered[keep], owners[keep]
+
+
+_SORTED = _SortedShingles()
 
 
 def _near_duplicates(a: Shingles, b: Shingles) -> bool:

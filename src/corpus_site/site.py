@@ -140,7 +140,7 @@ def parallel_url(group_id: str, pair: Alignment | None = None) -> str:
 
 
 def build_site(corpus: Corpus, *, carry: bool = False) -> Site:
-    """Order the documents and gather them by language; `carry`: see find_groups."""
+    """Order the documents and gather them by language; `carry`: see find_groups and find_duplicates."""
     documents = tuple(sorted(corpus.documents, key=lambda document: document.source))
     groups = find_groups(documents, carry=carry)
     by_id = {document.id: document for document in documents}
@@ -149,7 +149,7 @@ def build_site(corpus: Corpus, *, carry: bool = False) -> Site:
         languages=_languages(documents),
         corpus=corpus,
         groups=groups,
-        duplicates=find_duplicates(documents),
+        duplicates=find_duplicates(documents, carry=carry),
         alignments=tuple(item for group in groups for item in align_group(group, by_id)),
     )
 
