@@ -219,6 +219,50 @@ def test_the_collector_skips_loaded_records_while_rendering_and_is_restored_afte
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
+def test_serve_s_rebuilds_make_no_collection_on_the_way_to_the_pages_and_collect_again_after(
+    tmp_path: Path, seeds: Path
+) -> None:
+    out, cache, lock = tmp_path / "out", tmp_path / "cache", threading.Lock()
+    build(seeds, out, cache_dir=cache)
+    events: list[str] = []
+
+    def collected(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            events.append("collection")
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not events or events[-1] != stage:
+            events.append(stage)
+
+    def pages_in(result: BuildResult) -> bool:
+        events.append("pages in")
+        return True
+
+    def rebuild(**options: Any) -> None:
+        options.update(isolate=False, in_place=lock, pages_first=pages_in, progress=progress)
+        build(seeds, out, cache_dir=cache, **options)
+
+    thresholds = gc.get_threshold()
+    (seeds / "more.txt").write_text(f"{HE}\n", encoding="utf-8")
+    gc.set_threshold(1)  # else a build this small might make no collection at all
+    gc.callbacks.append(collected)
+    try:
+        rebuild()
+        assert events[events.index("load") :][:3] == ["load", "render", "pages in"]  # none on the way to the pages
+        assert gc.isenabled()
+        templates = write_files(tmp_path / "templates", {"doc.html": FAILING_TEMPLATES["late"]})
+        (seeds / "more.txt").write_text(f"{HE}\n\n{HE}\n", encoding="utf-8")
+        with pytest.raises(BuildError):  # a failure: the collector is back all the same
+            rebuild(templates=templates)
+        assert gc.isenabled()
+        events.clear()
+        build(seeds, tmp_path / "plain", cache_dir=cache, isolate=False, search_index=False, progress=progress)
+        assert "collection" in events  # no pages_first: collecting as before
+    finally:
+        gc.callbacks.remove(collected)
+        gc.set_threshold(*thresholds)
+
+
 # The child process that loads and renders
 
 # Run in a fresh interpreter: a fork is only safe, so only made, when no other thread runs, and a test session
