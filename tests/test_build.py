@@ -913,6 +913,49 @@ def test_a_pass_through_every_page_after_a_build_in_a_child_lets_the_next_build_
     assert snapshot(out) == snapshot(plain)
 
 
+def test_serve_s_rebuilds_put_the_plain_text_of_unchanged_documents_in_after_the_pages_and_still_mend_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds, out, cache, lock = tmp_path / "seeds", tmp_path / "site", tmp_path / "cache", threading.Lock()
+    shutil.copytree(SEEDS, seeds)
+    resident: dict[str, Loaded] = {}
+
+    def as_serve_rebuilds(pages_first: Any) -> BuildResult:
+        return build(
+            seeds, out, cache_dir=cache, isolate=False, resident=resident, in_place=lock, pages_first=pages_first
+        )  # fmt: skip
+
+    as_serve_rebuilds(lambda result: True)
+    texts = sorted(name for name in snapshot(out) if render_module.is_text_file(name))
+    assert len(texts) > 3 and all(name.startswith("docs/") for name in texts)
+    defaced = texts[0]
+    (out / defaced).write_text("defaced\n", encoding="utf-8")
+    (seeds / "zz-added.txt").write_text(f"{EN}\n", encoding="utf-8")
+    at_pages: list[dict[str, bytes]] = []
+    as_serve_rebuilds(lambda result: at_pages.append(snapshot(out)) is None)
+    plain = tmp_path / "plain"
+    build(seeds, plain, cache=False)
+    whole = snapshot(plain)
+    # With the pages: the new document's page and the plain text it links to. The others follow, mended if need be.
+    assert at_pages[0]["docs/zz-added.txt"] == whole["docs/zz-added.txt"]
+    assert at_pages[0]["docs/zz-added.html"] == whole["docs/zz-added.html"]
+    assert at_pages[0][defaced] == b"defaced\n" and snapshot(out) == whole
+
+    # A rebuild whose search index waits for the next one (more changes came) still looks at the plain-text files
+    # it left as they were, so the next one makes only the new document's again.
+    made: list[str] = []
+    real = render_module._cleaned_bytes
+    monkeypatch.setattr(render_module, "_cleaned_bytes", lambda document: made.append(document.id) or real(document))
+    (seeds / "zz-more.txt").write_text(f"{FR}\n", encoding="utf-8")
+    as_serve_rebuilds(lambda result: False)
+    (seeds / "zz-most.txt").write_text(f"{PT}\n", encoding="utf-8")
+    made.clear()
+    as_serve_rebuilds(lambda result: True)
+    assert made == ["zz-most"]
+    build(seeds, plain, cache=False)
+    assert snapshot(out) == snapshot(plain)
+
+
 def test_builds_in_place_give_a_plain_build_s_site_and_leave_every_unchanged_file_as_it_was(
     tmp_path: Path, seeds: Path
 ) -> None:

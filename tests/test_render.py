@@ -15,7 +15,7 @@ from corpus_site import __version__
 from corpus_site.build import BuildError, build, data_dir
 from corpus_site.langtag import text_direction
 from corpus_site.loader import load_corpus
-from corpus_site.render import environment, export_files, is_export_file, parts
+from corpus_site.render import environment, export_files, is_export_file, is_text_file, parts, text_files
 from corpus_site.site import build_site, language_name
 from helpers import EN, HE, PT, SEEDS, link_target, load_json, parse, write_files
 
@@ -573,3 +573,9 @@ def test_the_exports_serve_puts_in_after_the_pages_are_the_files_is_export_file_
         path.startswith("lang/") and path.endswith(".xml") for path in made
     )
     assert not any(is_export_file(path) for path in named if path.endswith(".html"))
+    # The plain-text files, which serve's rebuilds may also put in after the pages (those of unchanged documents).
+    env = environment([data_dir("templates")])
+    texts = dict(text_files(site, env))
+    assert sorted(texts) == [path for path in named if is_text_file(path)] and len(texts) == len(site.documents)
+    assert all(texts[path] == (out / path).read_bytes() for path in texts)
+    assert not any(is_text_file(path) for path in named if path.endswith(".html"))

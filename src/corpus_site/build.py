@@ -36,7 +36,15 @@ from corpus_site.groups import explicit_problems, profile_ahead
 from corpus_site.langtag import detect_ahead
 from corpus_site.loader import Loaded, discover, load_found
 from corpus_site.records import Corpus, Problem
-from corpus_site.render import encode_ahead, environment, export_files, is_export_file, render_site
+from corpus_site.render import (
+    encode_ahead,
+    environment,
+    export_files,
+    is_export_file,
+    is_text_file,
+    render_site,
+    text_files,
+)
 from corpus_site.report import Health
 from corpus_site.search import (
     LanguagePage,
@@ -247,11 +255,12 @@ class Rendered:
 
 
 class SearchInputLater:
-    """The search pages, the offline index, Pagefind's input and the exports (render.export_files) of a site whose
-    other pages went in without them (serve's rebuilds, which run in this process): at 10,000 documents they, and
-    Pagefind running beside the pages, took over a second of the time from a saved seed to its page; the exports,
-    which no page reads, 0.19 s on a slow machine. Used once: what they are made from is let go as soon as they are,
-    before Pagefind runs beside the records serve keeps."""
+    """The search pages, the offline index, Pagefind's input, the exports (render.export_files) and the plain-text
+    files of a site whose other pages went in without them (serve's rebuilds, which run in this process): at 10,000
+    documents they, and Pagefind running beside the pages, took over a second of the time from a saved seed to its
+    page; the exports, which no page reads, 0.19 s on a slow machine; the plain-text files the memo keeps (those of
+    new or changed documents go in with their pages), 0.1 s. Used once: what they are made from is let go as soon as
+    they are, before Pagefind runs beside the records serve keeps."""
 
     def __init__(
         self, site: Site, groups: dict[str, str], memo: PageMemo | None, env: Environment, inputs: Inputs
@@ -269,6 +278,8 @@ class SearchInputLater:
                 stage.add(path, page)
         for path, export in export_files(site, env, self.inputs.base_url):
             stage.add(path, export)
+        for path, text in text_files(site, env, made=pages_written):
+            stage.add(path, text)
         for path, content in search_data_files(site, groups, memo):
             stage.add(path, content)
         keys = memo.rendering_done(pages_written | stage.digests) if memo else None
@@ -282,9 +293,14 @@ class SearchInputLater:
         return pagefind, keys
 
     def page_keys(self, written: dict[str, bytes]) -> PageKeys | None:
-        """The page memo's keys, when the search index is not made after all."""
-        memo = self._taken()[2]
-        return memo.rendering_done(written) if memo else None
+        """The page memo's keys, when the search index is not made after all: the plain-text files left as they were
+        are looked at all the same, so that the next build knows them (else it would hash every document again)."""
+        site, _, memo, env = self._taken()
+        if memo is None:
+            return None
+        for _ in text_files(site, env, made=written):
+            pass
+        return memo.rendering_done(written)
 
     def _taken(self) -> tuple[Site, dict[str, str], PageMemo | None, Environment]:
         taken, self._from = self._from, None
@@ -587,7 +603,7 @@ def _pages_swapped_in_first(
     stage = rendered.stage
     # The last build's bundles stay beside the pages; where the rest of the search and the exports come `later`, all
     # of them do.
-    last = _search_or_export_file if rendered.later else is_pagefind_file
+    last = _made_after_the_pages if rendered.later else is_pagefind_file
     try:
         stage.keep_old(last)
         # Told before the swapped-out site is removed: serve's page reloads 0.3 s sooner at 10,000 documents.
@@ -633,8 +649,9 @@ def _pages_swapped_in_first(
     return following, pages
 
 
-def _search_or_export_file(path: str) -> bool:
-    return is_search_file(path) or is_export_file(path)
+def _made_after_the_pages(path: str) -> bool:
+    """Whether serve's rebuilds put the file at `path` in after the pages (SearchInputLater), or may."""
+    return is_search_file(path) or is_export_file(path) or is_text_file(path)
 
 
 def _output_failure(error: SearchIndexError | OutputError | OSError, out: Path) -> BuildError:

@@ -1184,6 +1184,11 @@ class PageMemo:
         self._rendered[key] = path
         return make()
 
+    def same_file_inputs(self, path: str, inputs: tuple[object, ...]) -> bool:
+        """Whether file_or_kept made the file at `path` from these same inputs in the last build in this process."""
+        last = self._carried.get(path)
+        return last is not None and last[0] is _FILE and _same_values(last[3], inputs)
+
     def kept_page(self, key: str, page_path: str) -> str | None:
         """The page as the last build rendered it for this key, if the output folder still holds exactly that."""
         found = self._previous.get(key)

@@ -146,8 +146,10 @@ def render_site(
     health: report.Health | None = None,
     exports: bool = True,
 ) -> Iterator[tuple[str, bytes | KeptFile]]:
-    """Every page of the site, plus (with `exports`) the machine-readable exports and feeds, one file at a time."""
-    yield from _pages(site, env, progress, base_url, health or report.health(site))
+    """Every page of the site, plus (with `exports`) the machine-readable exports and feeds, one file at a time.
+    Without `exports`, the plain-text files (docs/<id>.txt) are only those the page memo does not know made from the
+    same document as in the last build in this process: the rest come with the exports (text_files)."""
+    yield from _pages(site, env, progress, base_url, health or report.health(site), all_texts=exports)
     if exports:
         yield from export_files(site, env, base_url)
 
@@ -161,6 +163,30 @@ _EXPORT_NAMES = frozenset(
 def is_export_file(path: str) -> bool:
     """Whether a path of the site (relative, with /) is one that export_files makes."""
     return path in _EXPORT_NAMES or (path.startswith("lang/") and path.endswith(".xml") and path.count("/") == 1)
+
+
+def is_text_file(path: str) -> bool:
+    """Whether a path of the site (relative, with /) is a document's plain text (text_files)."""
+    return path.startswith("docs/") and path.endswith(".txt") and path.count("/") == 1
+
+
+def text_files(
+    site: Site, env: Environment, made: Mapping[str, bytes] | None = None
+) -> Iterator[tuple[str, bytes | KeptFile]]:
+    """Each document's plain text, docs/<id>.txt: what the page memo keeps of the last build's comes back unmade, as
+    does each one in `made` (path → hash: those this build made already)."""
+    memo: PageMemo | None = getattr(env, "corpus_site_memo", None)
+    for document in site.documents:
+        digest = (made or {}).get(f"docs/{document.id}.txt")
+        if digest is None:
+            yield _text_file(document, memo)
+        else:
+            yield f"docs/{document.id}.txt", KeptFile(digest, functools.partial(_cleaned_bytes, document))
+
+
+def _text_file(document: Document, memo: PageMemo | None) -> tuple[str, bytes | KeptFile]:
+    path, text = f"docs/{document.id}.txt", functools.partial(_cleaned_bytes, document)
+    return path, memo.file_or_kept(path, (document,), text) if memo else text()
 
 
 def export_files(site: Site, env: Environment, base_url: str | None) -> Iterator[tuple[str, bytes]]:
@@ -198,6 +224,8 @@ def _pages(
     progress: Callable[[int], None] | None,
     base_url: str | None,
     health: report.Health,
+    *,
+    all_texts: bool,
 ) -> Iterator[tuple[str, bytes | KeptFile]]:
     by_id = site.by_id()
     group_of = site.group_of()
@@ -234,9 +262,10 @@ def _pages(
             alternates=alternates.get(document.id, ()),
             duplicates=tuple(by_id[other] for other in site.duplicates.get(document.id, ())),
         )  # fmt: skip
-        text_path = f"docs/{document.id}.txt"
-        text = functools.partial(_cleaned_bytes, document)
-        yield text_path, memo.file_or_kept(text_path, (document,), text) if memo else text()
+        # The new document's plain text goes in with its page, which links to it; the 10,000 others of a rebuild under
+        # serve can follow (0.1 s of it: each one's file looked at, and the writer told).
+        if all_texts or memo is None or not memo.same_file_inputs(f"docs/{document.id}.txt", (document,)):
+            yield _text_file(document, memo)
         if progress:
             progress(1)
 
