@@ -940,9 +940,12 @@ class PageMemo:
         self._reads: dict[tuple[int, int], tuple[object, bytes]] = {}
         self._globals: dict[tuple[str, int], bytes] = {}  # by name and reads: what pages read of env.globals
         self._empties: dict[tuple[type, int], bytes] = {}  # by kind and reads: what an empty list or tuple gives
-        # By template and own names: the names read outside them, their values on the last page, and their hash.
-        self._tokens: dict[tuple[str, tuple[str, ...]], tuple[list[tuple[str, bytes, Reads]], list[object], bytes]] = {}
-        self._tokens_by_mapping: dict[tuple[str, tuple[str, ...]], tuple[Mapping[str, Any], bytes | None]] = {}
+        # By template and own names: the names read outside them, their values on the last page, their hash (None if
+        # they cannot be hashed) and the mapping they were last read from.
+        self._tokens: dict[
+            tuple[str, tuple[str, ...]],
+            tuple[list[tuple[str, bytes, Reads]], list[object], bytes | None, Mapping[str, Any]],
+        ] = {}
         # Page and file keys of this process's last build into `out` (see key), and this build's, kept at the end.
         self._carried = _CARRIED.get((_out_key(out), os.fspath(folder)), {}) if carry else {}
         self._carry: dict[object, Carried] = {}
@@ -1034,20 +1037,16 @@ class PageMemo:
 
     def _shared_token(self, name: str, context: Mapping[str, Any], own: tuple[str, ...]) -> bytes | None:
         """A hash of what template `name` reads outside `own`: its sources and the values of the other names (the
-        same objects on every page of a build, so hashed once per build); None if it cannot be hashed."""
-        seen = self._tokens_by_mapping.get((name, own))
-        if seen is not None and seen[0] is context:  # page_key's `shared`: the same mapping, unchanged
-            return seen[1]
-        token = self._shared_token_of(name, context, own)
-        self._tokens_by_mapping[(name, own)] = (context, token)  # held, so that its id is not reused
-        return token
-
-    def _shared_token_of(self, name: str, context: Mapping[str, Any], own: tuple[str, ...]) -> bytes | None:
+        same objects on every page of a build, so hashed once per build); None if it cannot be hashed. page_key's
+        `shared`, the same mapping on every page, unchanged, is known by itself without its values being looked at."""
         found = self._tokens.get((name, own))
         if found is not None:
-            shared, last, token = found
+            shared, last, token, mapping = found
+            if mapping is context:
+                return token
             values = [context.get(root, _ABSENT) for root, _, _ in shared]
             if all(map(operator.is_, last, values)):
+                self._tokens[(name, own)] = (shared, last, token, context)
                 return token
         else:
             if name not in self._uses:
@@ -1062,11 +1061,12 @@ class PageMemo:
             for (root, label, reads), value in zip(shared, values, strict=True):
                 parts.append(label)
                 parts.append(self._global_digest(root, reads) if value is _ABSENT else self._root_digest(value, reads))
+            made: bytes | None = hashlib.sha256(b"".join(parts)).digest()
         except Exception:  # noqa: BLE001 - as in _key: the page is keyed the long way, and rendering reports errors
-            return None
-        token = hashlib.sha256(b"".join(parts)).digest()
-        self._tokens[(name, own)] = (shared, values, token)  # holding the values keeps their ids from being reused
-        return token
+            made = None
+        # Holding the values and the mapping keeps their ids from being reused.
+        self._tokens[(name, own)] = (shared, values, made, context)
+        return made
 
     def fragment(self, name: str, context: Mapping[str, Any]) -> str:
         """A part of a page (render.fragment) as the template `name` renders it from `context`: the last
@@ -1252,7 +1252,6 @@ class PageMemo:
         if self.carry:
             _CARRIED[(self._fragments.out, os.fspath(self.folder))] = self._carry
         self._carry, self._carried, self._tokens, self._parts = {}, {}, {}, Counter()
-        self._tokens_by_mapping = {}
         pages, self._pages, self._previous = self._pages, {}, {}
         parts = {key: self._page_parts[key] for key in pages.keys() & self._page_parts.keys()}
         self._page_parts, self._previous_parts = {}, {}
