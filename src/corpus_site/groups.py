@@ -811,7 +811,8 @@ class _SortedShingles:
         import numpy as np
 
         ids = [id(item) for item in kept]
-        if len(set(ids)) < len(kept):  # one object twice: a slot cannot stand for it
+        now = set(ids)
+        if len(now) < len(kept):  # one object twice: a slot cannot stand for it
             self.clear()
             return _sorted_shingles(kept)
         if self.ordered is None or self.next_slot > 2 * len(kept) + 1000:  # or many slots left by objects gone
@@ -820,13 +821,10 @@ class _SortedShingles:
             self.slots = {id(item): (item, index) for index, item in enumerate(kept)}
             self.ordered, self.owners, self.sizes, self.next_slot = ordered, owners, sizes, len(kept)
             return ordered, owners, sizes
-        now = set(ids)
-        gone = [slot for key, (_, slot) in self.slots.items() if key not in now]
+        gone = [key for key in self.slots if key not in now]
         new = [item for item in kept if id(item) not in self.slots]
         if gone:
-            self.ordered, self.owners = _without(self.ordered, self.owners, gone)
-            for key in [key for key in self.slots if key not in now]:
-                del self.slots[key]
+            self.ordered, self.owners = _without(self.ordered, self.owners, [self.slots.pop(key)[1] for key in gone])
         if new:
             first = self.next_slot
             self.next_slot += len(new)
