@@ -177,15 +177,20 @@ def text_files(
     does each one in `made` (path → hash: those this build made already)."""
     memo: PageMemo | None = getattr(env, "corpus_site_memo", None)
     for document in site.documents:
-        digest = (made or {}).get(f"docs/{document.id}.txt")
+        path = _text_path(document)
+        digest = (made or {}).get(path)
         if digest is None:
             yield _text_file(document, memo)
         else:
-            yield f"docs/{document.id}.txt", KeptFile(digest, functools.partial(_cleaned_bytes, document))
+            yield path, KeptFile(digest, functools.partial(_cleaned_bytes, document))
+
+
+def _text_path(document: Document) -> str:
+    return f"docs/{document.id}.txt"  # beside its page (doc_url), which links to it; is_text_file names these
 
 
 def _text_file(document: Document, memo: PageMemo | None) -> tuple[str, bytes | KeptFile]:
-    path, text = f"docs/{document.id}.txt", functools.partial(_cleaned_bytes, document)
+    path, text = _text_path(document), functools.partial(_cleaned_bytes, document)
     return path, memo.file_or_kept(path, (document,), text) if memo else text()
 
 
@@ -264,7 +269,7 @@ def _pages(
         )  # fmt: skip
         # The new document's plain text goes in with its page, which links to it; the 10,000 others of a rebuild under
         # serve can follow (0.1 s of it: each one's file looked at, and the writer told).
-        if all_texts or memo is None or not memo.same_file_inputs(f"docs/{document.id}.txt", (document,)):
+        if all_texts or memo is None or not memo.same_file_inputs(_text_path(document), (document,)):
             yield _text_file(document, memo)
         if progress:
             progress(1)
