@@ -913,6 +913,64 @@ def test_a_pass_through_every_page_after_a_build_in_a_child_lets_the_next_build_
     assert snapshot(out) == snapshot(plain)
 
 
+def test_recalling_for_an_output_folder_works_out_each_page_s_key_so_the_pass_after_a_build_in_a_child_takes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds, out, cache, lock = tmp_path / "seeds", tmp_path / "site", tmp_path / "cache", threading.Lock()
+    shutil.copytree(SEEDS, seeds)
+    build(seeds, out, cache_dir=cache, in_place=lock)  # as serve's first build: in a child, its keys go with it
+    monkeypatch.setattr(cache_module, "_CARRIED", {})  # nor may this process's earlier builds leave any
+    resident: dict[str, Loaded] = {}
+    recall_records(seeds, cache_dir=cache, into=resident, out=out)
+    # A seed added while serve's first build was still making its search index: the pass builds it.
+    (seeds / "zz-added.txt").write_text(
+        "A short note on the garden: the tomatoes are late this year, the beans early.\n", encoding="utf-8"
+    )
+    keyed: list[bytes] = []  # the pages whose key was worked out from what they read, not taken again
+    hashed: list[str] = []  # the plain-text files whose key was worked out, not taken again
+    real_key, real_file_key = cache_module.PageMemo._key, cache_module.PageMemo.file_key
+
+    def keying(memo: cache_module.PageMemo, name: str, context: Any, place: bytes) -> str | None:
+        keyed.append(place)
+        return real_key(memo, name, context, place)
+
+    def file_keying(memo: cache_module.PageMemo, path: str, inputs: tuple[object, ...]) -> str | None:
+        carried = memo.carried
+        key = real_file_key(memo, path, inputs)
+        if memo.carried == carried and render_module.is_text_file(path):
+            hashed.append(path)
+        return key
+
+    monkeypatch.setattr(cache_module.PageMemo, "_key", keying)
+    monkeypatch.setattr(cache_module.PageMemo, "file_key", file_keying)
+
+    def worked_out_by(**options: Any) -> tuple[list[bytes], list[bytes], list[str]]:
+        """The document pages, other pages and plain-text files whose key a rebuild as serve's worked out."""
+        keyed.clear()
+        hashed.clear()
+        build(
+            seeds, out, cache_dir=cache, isolate=False, resident=resident, in_place=lock,
+            pages_first=lambda result: True, **options,
+        )  # fmt: skip
+        document_pages = [place for place in keyed if place.startswith(b"\0page\0docs/")]
+        return document_pages, [place for place in keyed if place not in document_pages], list(hashed)
+
+    document_pages, other_pages, texts = worked_out_by(every_page=True)
+    # The new document's page and its neighbour's (whose "next" link changed); the others kept their keys.
+    assert len(document_pages) == 2, document_pages
+    assert texts == ["docs/zz-added.txt"]
+    # Of the other pages, those a later rebuild that adds a seed works out too (the language pages list it).
+    (seeds / "zz-later.txt").write_text(
+        "Another note on the garden: the apples are ripe, the pears are not.\n", encoding="utf-8"
+    )
+    later_documents, later_others, later_texts = worked_out_by()
+    assert len(later_documents) == 2 and later_texts == ["docs/zz-later.txt"]
+    assert later_others == other_pages and b"\0fragment" in other_pages  # the changed parts of the long tables
+    plain = tmp_path / "plain"
+    build(seeds, plain, cache=False)
+    assert snapshot(out) == snapshot(plain)
+
+
 def test_serve_s_rebuilds_put_the_plain_text_of_unchanged_documents_in_after_the_pages_and_still_mend_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -521,8 +521,11 @@ def open_cache(
         cache_.close()
 
 
-def recall(folder: Path, seeds: Path, found: Sequence[SeedFile], into: dict[str, Loaded]) -> None:
-    """The cached records of the `found` seeds as they are now, into `into`, leaving the cache as it is."""
+def recall(
+    folder: Path, seeds: Path, found: Sequence[SeedFile], into: dict[str, Loaded]
+) -> list[tuple[str | None, Loaded | None]]:
+    """The cached records of the `found` seeds as they are now, into `into`, leaving the cache as it is; each seed's
+    key and record (None where the cache has none), in order."""
     cache_ = LoadCache(folder, scope=os.fsdecode(seeds.resolve()), resident=into)
     try:
         keys = cache_.keys_of(found)
@@ -530,6 +533,7 @@ def recall(folder: Path, seeds: Path, found: Sequence[SeedFile], into: dict[str,
         cache_.remember((key, record) for key, record in zip(keys, records, strict=True) if record is not None)
     finally:
         cache_.close()
+    return list(zip(keys, records, strict=True))
 
 
 # --- the whole site: skip rendering and writing when no input changed ---------------------------
@@ -1166,23 +1170,34 @@ class PageMemo:
     def file_or_kept(self, path: str, inputs: tuple[object, ...], make: Callable[[], bytes]) -> bytes | KeptFile:
         """A file our code makes from `inputs` alone (a document's plain text), kept from the last build like a
         page while they are unchanged: then it is linked, neither made nor hashed again."""
-        last = self._carried.get(path)
-        if last is not None and last[0] is _FILE and _same_values(last[3], inputs):
-            key = last[4]  # as for a page's own values (key): the same inputs as the last build's in this process
-            self.carried += 1
-        else:
-            try:
-                parts = self._digest_parts(inputs)
-            except Unfingerprintable:
-                return make()
-            key = hashlib.sha256(self._base + b"\0file\0" + path.encode() + parts).hexdigest()
-        self._carry[path] = (_FILE, b"", (), inputs, key)
+        key = self.file_key(path, inputs)
+        if key is None:
+            return make()
         found = self._previous.get(key)
         if found is not None and found[0] == path and self.known_digest and self.known_digest(path) == found[1]:
             self._pages[key] = found
             return KeptFile(found[1], make)
         self._rendered[key] = path
         return make()
+
+    def file_key(self, path: str, inputs: tuple[object, ...]) -> str | None:
+        """The key of the file our code makes at `path` from `inputs` alone; None if they cannot be hashed."""
+        last = self._carried.get(path)
+        if last is not None and last[0] is _FILE and _same_values(last[3], inputs):
+            key: str = last[4]  # as for a page's own values (key): the same inputs as the last build's in this process
+            self.carried += 1
+        else:
+            try:
+                parts = self._digest_parts(inputs)
+            except Unfingerprintable:
+                return None
+            key = hashlib.sha256(self._base + b"\0file\0" + path.encode() + parts).hexdigest()
+        self._carry[path] = (_FILE, b"", (), inputs, key)
+        return key
+
+    def had_parts(self, key: str) -> bool:
+        """Whether the last build's page with this key was rendered from parts (fragment)."""
+        return key in self._previous_parts
 
     def same_file_inputs(self, path: str, inputs: tuple[object, ...]) -> bool:
         """Whether file_or_kept made the file at `path` from these same inputs in the last build in this process."""

@@ -232,18 +232,55 @@ def _pages(
     *,
     all_texts: bool,
 ) -> Iterator[tuple[str, bytes | KeptFile]]:
-    by_id = site.by_id()
-    group_of = site.group_of()
-    alternates = site.alternates()
     shared = every_page(site, base_url)
     memo: PageMemo | None = getattr(env, "corpus_site_memo", None)
     templates: dict[str, Template] = {}  # looked up once: Jinja's look-up costs as much as a kept page's key
-
-    def page(path: str, name: str, root: str | None = None, **context: Any) -> tuple[str, bytes | KeptFile]:
+    for item in _site_pages(site, base_url, health):
+        if isinstance(item, Document):
+            # The new document's plain text goes in with its page, which links to it; the 10,000 others of a
+            # rebuild under serve can follow (0.1 s of it: each one's file looked at, and the writer told).
+            if all_texts or memo is None or not memo.same_file_inputs(_text_path(item), (item,)):
+                yield _text_file(item, memo)
+            if progress:
+                progress(1)
+            continue
+        path, name, own = item
         template = templates.get(name) or templates.setdefault(name, env.get_template(name))
+        yield path, _render(template, shared, own)
+
+
+def page_keys_ahead(site: Site, env: Environment, base_url: str | None, health: report.Health) -> None:
+    """Work out the key of every page, page part and plain-text file `_pages` would make, through the page memo
+    installed on `env`, reading nothing from the output folder (serve: see build.recall_records). Only the pages with
+    parts are rendered, for their parts' keys (the language pages render again whenever a document is added), and
+    what they give is let go."""
+    memo: PageMemo = env.corpus_site_memo  # type: ignore[attr-defined]
+    shared = every_page(site, base_url)
+    for item in _site_pages(site, base_url, health):
+        if isinstance(item, Document):
+            memo.file_key(_text_path(item), (item,))
+            continue
+        path, name, own = item
+        each_time = name in _RENDERED_EACH_TIME
+        key = None if each_time else memo.page_key(name, shared, own)
+        if each_time or (key is not None and memo.had_parts(key)):
+            Template.render(env.get_template(name), {**shared, **own})
+
+
+# A page of the site as its path, template and own values; a document stands for its plain-text file.
+SitePage = tuple[str, str, dict[str, Any]] | Document
+
+
+def _site_pages(site: Site, base_url: str | None, health: report.Health) -> Iterator[SitePage]:
+    """Every page of the site in the order it is made, each with what its template is given besides every_page."""
+    by_id = site.by_id()
+    group_of = site.group_of()
+    alternates = site.alternates()
+
+    def page(path: str, name: str, root: str | None = None, **context: Any) -> SitePage:
         context["root"] = "../" * path.count("/") if root is None else root
         context["page_path"] = path
-        return path, _render(template, shared, context)
+        return path, name, context
 
     yield page("index.html", "index.html", page_lang=UI_LANG, by_id=by_id, texts=site.texts())
     yield page("report.html", "report.html", page_lang=UI_LANG, health=health)
@@ -252,7 +289,12 @@ def _pages(
     charts = overview.charts(site)
     total_words = sum(document.words for document in site.documents)
     yield page("overview.html", "overview.html", page_lang=UI_LANG, charts=charts, total_words=total_words)
-    yield from _parallel_pages(site, page)
+    groups = {group.id: group for group in site.groups}
+    for path, item, links in site.parallel_pages():
+        yield page(
+            path, "parallel.html", page_lang=UI_LANG, group=groups[item.group],
+            left=by_id[item.left], right=by_id[item.right], pairs=item.pairs, pair_links=links,
+        )  # fmt: skip
     for language in site.languages:
         yield page(lang_url(language.code), "lang.html", page_lang=UI_LANG, language=language, by_id=by_id)
     documents = site.documents
@@ -267,24 +309,7 @@ def _pages(
             alternates=alternates.get(document.id, ()),
             duplicates=tuple(by_id[other] for other in site.duplicates.get(document.id, ())),
         )  # fmt: skip
-        # The new document's plain text goes in with its page, which links to it; the 10,000 others of a rebuild under
-        # serve can follow (0.1 s of it: each one's file looked at, and the writer told).
-        if all_texts or memo is None or not memo.same_file_inputs(_text_path(document), (document,)):
-            yield _text_file(document, memo)
-        if progress:
-            progress(1)
-
-
-def _parallel_pages(
-    site: Site, page: Callable[..., tuple[str, bytes | KeptFile]]
-) -> Iterator[tuple[str, bytes | KeptFile]]:
-    by_id = site.by_id()
-    groups = {group.id: group for group in site.groups}
-    for path, item, links in site.parallel_pages():
-        yield page(
-            path, "parallel.html", page_lang=UI_LANG, group=groups[item.group],
-            left=by_id[item.left], right=by_id[item.right], pairs=item.pairs, pair_links=links,
-        )  # fmt: skip
+        yield document
 
 
 def _cleaned_bytes(document: Document) -> bytes:

@@ -192,7 +192,7 @@ def serve(
     # Pagefind makes the first search index (10,000 records in 1.5–3 s), not after it, when a save may be waiting.
     recalling = threading.Thread(
         target=recall_records, args=(seeds,),
-        kwargs={"cache_dir": cache_dir, "into": records, "templates": templates},
+        kwargs={"cache_dir": cache_dir, "into": records, "templates": templates, "out": out},
         name="corpus-site-recall", daemon=True,
     )  # fmt: skip
 
