@@ -260,7 +260,7 @@ def page_keys_ahead(site: Site, env: Environment, base_url: str | None, health: 
         if isinstance(item, Document):
             memo.file_key(_text_path(item), (item,))
             continue
-        path, name, own = item
+        _, name, own = item
         each_time = name in _RENDERED_EACH_TIME
         key = None if each_time else memo.page_key(name, shared, own)
         if each_time or (key is not None and memo.had_parts(key)):
