@@ -878,12 +878,33 @@ def test_recalling_compiles_and_analyses_the_templates_so_the_next_build_does_ne
     assert snapshot(out) == snapshot(plain)
 
 
+def _built_as_serve_s_first_build(tmp_path: Path) -> tuple[Path, Path, Path, threading.Lock]:
+    """A copy of the seeds (seeds, site, cache, lock) built as serve's first build is: in a child, whose page keys go
+    with it."""
+    seeds, out, cache, lock = tmp_path / "seeds", tmp_path / "site", tmp_path / "cache", threading.Lock()
+    shutil.copytree(SEEDS, seeds)
+    build(seeds, out, cache_dir=cache, in_place=lock)
+    return seeds, out, cache, lock
+
+
+def _pages_keyed(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The place of each page (or page part) whose key is worked out from what it reads from now on, not taken
+    again from the last build in this process."""
+    keyed: list[bytes] = []
+    real_key = cache_module.PageMemo._key
+
+    def keying(memo: cache_module.PageMemo, name: str, context: Any, place: bytes) -> str | None:
+        keyed.append(place)
+        return real_key(memo, name, context, place)
+
+    monkeypatch.setattr(cache_module.PageMemo, "_key", keying)
+    return keyed
+
+
 def test_a_pass_through_every_page_after_a_build_in_a_child_lets_the_next_build_take_each_page_s_key_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seeds, out, cache, lock = tmp_path / "seeds", tmp_path / "site", tmp_path / "cache", threading.Lock()
-    shutil.copytree(SEEDS, seeds)
-    build(seeds, out, cache_dir=cache, in_place=lock)  # as serve's first build: in a child, its keys go with it
+    seeds, out, cache, lock = _built_as_serve_s_first_build(tmp_path)
     before = snapshot(out)
     resident: dict[str, Loaded] = {}
     recall_records(seeds, cache_dir=cache, into=resident)
@@ -893,14 +914,7 @@ def test_a_pass_through_every_page_after_a_build_in_a_child_lets_the_next_build_
 
     result = as_serve_rebuilds(every_page=True, pages_first=lambda result: False)
     assert result.written.written == 0 and snapshot(out) == before  # the seeds are as they were: nothing to write
-    keyed: list[bytes] = []  # the pages whose key was worked out from what they read, not taken again
-    real_key = cache_module.PageMemo._key
-
-    def keying(memo: cache_module.PageMemo, name: str, context: Any, place: bytes) -> str | None:
-        keyed.append(place)
-        return real_key(memo, name, context, place)
-
-    monkeypatch.setattr(cache_module.PageMemo, "_key", keying)
+    keyed = _pages_keyed(monkeypatch)
     (seeds / "zz-added.txt").write_text(
         "A short note on the garden: the tomatoes are late this year, the beans early.\n", encoding="utf-8"
     )
@@ -916,9 +930,7 @@ def test_a_pass_through_every_page_after_a_build_in_a_child_lets_the_next_build_
 def test_recalling_for_an_output_folder_works_out_each_page_s_key_so_the_pass_after_a_build_in_a_child_takes_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seeds, out, cache, lock = tmp_path / "seeds", tmp_path / "site", tmp_path / "cache", threading.Lock()
-    shutil.copytree(SEEDS, seeds)
-    build(seeds, out, cache_dir=cache, in_place=lock)  # as serve's first build: in a child, its keys go with it
+    seeds, out, cache, lock = _built_as_serve_s_first_build(tmp_path)
     monkeypatch.setattr(cache_module, "_CARRIED", {})  # nor may this process's earlier builds leave any
     resident: dict[str, Loaded] = {}
     recall_records(seeds, cache_dir=cache, into=resident, out=out)
@@ -926,13 +938,9 @@ def test_recalling_for_an_output_folder_works_out_each_page_s_key_so_the_pass_af
     (seeds / "zz-added.txt").write_text(
         "A short note on the garden: the tomatoes are late this year, the beans early.\n", encoding="utf-8"
     )
-    keyed: list[bytes] = []  # the pages whose key was worked out from what they read, not taken again
+    keyed = _pages_keyed(monkeypatch)
     hashed: list[str] = []  # the plain-text files whose key was worked out, not taken again
-    real_key, real_file_key = cache_module.PageMemo._key, cache_module.PageMemo.file_key
-
-    def keying(memo: cache_module.PageMemo, name: str, context: Any, place: bytes) -> str | None:
-        keyed.append(place)
-        return real_key(memo, name, context, place)
+    real_file_key = cache_module.PageMemo.file_key
 
     def file_keying(memo: cache_module.PageMemo, path: str, inputs: tuple[object, ...]) -> str | None:
         carried = memo.carried
@@ -941,7 +949,6 @@ def test_recalling_for_an_output_folder_works_out_each_page_s_key_so_the_pass_af
             hashed.append(path)
         return key
 
-    monkeypatch.setattr(cache_module.PageMemo, "_key", keying)
     monkeypatch.setattr(cache_module.PageMemo, "file_key", file_keying)
 
     def worked_out_by(**options: Any) -> tuple[list[bytes], list[bytes], list[str]]:
