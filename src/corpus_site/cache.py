@@ -1035,7 +1035,7 @@ class PageMemo:
             self.carried += 1
         else:
             key = self._key(name, own if shared is own else {**shared, **own}, place)
-        if key is not None and token is not None:
+        if key is not None and token is not None and self.carry:
             self._carry[slot] = (name, token, names, values, key)
         return key
 
@@ -1192,7 +1192,8 @@ class PageMemo:
             except Unfingerprintable:
                 return None
             key = hashlib.sha256(self._base + b"\0file\0" + path.encode() + parts).hexdigest()
-        self._carry[path] = (_FILE, b"", (), inputs, key)
+        if self.carry:
+            self._carry[path] = (_FILE, b"", (), inputs, key)
         return key
 
     def had_parts(self, key: str) -> bool:
