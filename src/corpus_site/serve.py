@@ -212,10 +212,11 @@ def serve(
                 return 2
             if recalling.ident is not None:
                 recalling.join()
-                # The first build's page keys went with its child: a pass through every page here works them out
-                # again, so that the next change is rebuilt as fast as later ones (0.2 s sooner at 10,000 documents,
-                # for a pass of 1.6 s). A change made since the first build began is rebuilt by this pass, which
-                # then says so; otherwise it writes and says nothing.
+                # The first build's page keys went with its child: the recall thread worked them out again from the
+                # recalled records, and a pass through every page here takes them, with what the output folder holds,
+                # so that the next change is rebuilt as fast as later ones. A change made since the first build began
+                # is rebuilt by this pass (as fast as a later rebuild: 0.64 against 1.38 s at 10,000 documents when
+                # the pass keyed every page itself), which then says so; otherwise it writes and says nothing.
                 before = _pass_through_every_page(rebuild, out, state, watcher, before)
             while True:
                 settled = watcher.next_change(before)
