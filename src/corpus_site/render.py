@@ -251,9 +251,9 @@ def _pages(
 
 def page_keys_ahead(site: Site, env: Environment, base_url: str | None, health: report.Health) -> None:
     """Work out the key of every page, page part and plain-text file `_pages` would make, through the page memo
-    installed on `env`, reading nothing from the output folder (serve: see build.recall_records). Only the pages with
-    parts are rendered, for their parts' keys (the language pages render again whenever a document is added), and
-    what they give is let go."""
+    installed on `env`, reading nothing from the output folder (serve: see build.recall_records). Only the pages
+    rendered every time and those whose last build had parts (the language pages, which render again whenever a
+    document is added) are rendered, for their parts' keys, and what they give is let go."""
     memo: PageMemo = env.corpus_site_memo  # type: ignore[attr-defined]
     shared = every_page(site, base_url)
     for item in _site_pages(site, base_url, health):
