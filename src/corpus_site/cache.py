@@ -1182,9 +1182,8 @@ class PageMemo:
 
     def file_key(self, path: str, inputs: tuple[object, ...]) -> str | None:
         """The key of the file our code makes at `path` from `inputs` alone; None if they cannot be hashed."""
-        last = self._carried.get(path)
-        if last is not None and last[0] is _FILE and _same_values(last[3], inputs):
-            key: str = last[4]  # as for a page's own values (key): the same inputs as the last build's in this process
+        if self.same_file_inputs(path, inputs):
+            key: str = self._carried[path][4]  # as for a page's own values (key): the last build's, in this process
             self.carried += 1
         else:
             try:
