@@ -42,6 +42,13 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     }
 
 
+def plain_build(seeds: Path, tmp_path: Path) -> dict[str, bytes]:
+    """The site a build without cache makes of `seeds` (into tmp_path/plain), file by file."""
+    plain = tmp_path / "plain"
+    build(seeds, plain, cache=False)
+    return snapshot(plain)
+
+
 def leftovers(out: Path) -> list[str]:
     return sorted(path.name for path in out.parent.iterdir() if path.name.startswith(f".{out.name}."))
 
@@ -797,9 +804,7 @@ def test_resident_records_stand_in_for_the_cache_and_never_for_a_changed_seed(tm
     assert result.from_cache == 2  # pt.txt and fr/fr.md, from memory
     assert len(resident) == 4  # this build's records, and no others: the old en.txt's is gone
     assert len(set(resident) & set(first)) == 2
-    plain = tmp_path / "plain"
-    build(seeds, plain, cache=False)
-    assert snapshot(out) == snapshot(plain)
+    assert snapshot(out) == plain_build(seeds, tmp_path)
 
 
 def test_recalled_records_are_those_the_cache_holds_for_the_seeds_as_they_are_now(
@@ -838,9 +843,7 @@ def test_recalled_records_are_those_the_cache_holds_for_the_seeds_as_they_are_no
     # with them: the build did only en.txt's.
     assert render_module._ENTRIES.encoded == 1 and overview._COUNTS.counted == 1
     assert sorted(worked_out) == [("profile", "en.txt"), ("short lines", "en.txt")]
-    plain = tmp_path / "plain"
-    build(seeds, plain, cache=False)
-    assert snapshot(out) == snapshot(plain)
+    assert snapshot(out) == plain_build(seeds, tmp_path)
 
 
 def test_recalling_compiles_and_analyses_the_templates_so_the_next_build_does_neither(
@@ -873,9 +876,7 @@ def test_recalling_compiles_and_analyses_the_templates_so_the_next_build_does_ne
     result = build(seeds, out, cache_dir=cache, isolate=False, resident=resident)
     assert compiled == [] and analysed == []
     assert result.pages_kept >= 1, result.pages_kept  # the templates are the page memo's: a page it kept says so
-    plain = tmp_path / "plain"
-    build(seeds, plain, cache=False)
-    assert snapshot(out) == snapshot(plain)
+    assert snapshot(out) == plain_build(seeds, tmp_path)
 
 
 def _built_as_serve_s_first_build(tmp_path: Path) -> tuple[Path, Path, Path, threading.Lock]:
@@ -922,9 +923,7 @@ def test_a_pass_through_every_page_after_a_build_in_a_child_lets_the_next_build_
     document_pages = [place for place in keyed if place.startswith(b"\0page\0docs/")]
     # The new document's page and its neighbour's (whose "next" link changed); the other five kept their keys.
     assert len(document_pages) == 2, document_pages
-    plain = tmp_path / "plain"
-    build(seeds, plain, cache=False)
-    assert snapshot(out) == snapshot(plain)
+    assert snapshot(out) == plain_build(seeds, tmp_path)
 
 
 def test_recalling_for_an_output_folder_works_out_each_page_s_key_so_the_pass_after_a_build_in_a_child_takes_them(
@@ -973,9 +972,7 @@ def test_recalling_for_an_output_folder_works_out_each_page_s_key_so_the_pass_af
     later_documents, later_others, later_texts = worked_out_by()
     assert len(later_documents) == 2 and later_texts == ["docs/zz-later.txt"]
     assert later_others == other_pages and b"\0fragment" in other_pages  # the changed parts of the long tables
-    plain = tmp_path / "plain"
-    build(seeds, plain, cache=False)
-    assert snapshot(out) == snapshot(plain)
+    assert snapshot(out) == plain_build(seeds, tmp_path)
 
 
 def test_serve_s_rebuilds_put_the_plain_text_of_unchanged_documents_in_after_the_pages_and_still_mend_it(
