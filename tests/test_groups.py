@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from corpus_site import groups as groups_module
 from corpus_site.groups import (
     _DUPLICATE_DF,
+    _SAMPLE,
     THRESHOLD,
     _sharing_enough,
     anchors,
@@ -461,12 +462,14 @@ UNRELATED_FR = (
 
 
 @settings(max_examples=200, deadline=None, database=None, derandomize=True)  # the same examples each run
-@given(st.lists(st.frozensets(st.integers(-40, 40), max_size=30), max_size=40))
+@given(st.lists(st.tuples(st.frozensets(st.integers(0, 80), max_size=30), st.booleans()), max_size=40))
 def test_pairs_compared_for_duplicates_are_those_sharing_a_fifth_of_their_rarer_sampled_shingles(
-    sets: list[frozenset[int]],
+    items: list[tuple[frozenset[int], bool]],
 ) -> None:
     # The rule as plainly as it can be said: a shingle in 2.._DUPLICATE_DF documents counts for each pair of them.
-    kept = [Shingles(array("q", sorted(values)).tobytes(), None) for values in sets]
+    # A document that keeps all its shingles (complete) is sampled here, at the hashes that are 0 modulo _SAMPLE.
+    kept = [Shingles(array("I", sorted(values)).tobytes(), complete) for values, complete in items]
+    sets = [frozenset(v for v in values if v % _SAMPLE == 0) if complete else values for values, complete in items]
     documents_with = Counter(value for values in sets for value in values)
     expected = []
     for i, j in combinations(range(len(sets)), 2):
@@ -478,23 +481,23 @@ def test_pairs_compared_for_duplicates_are_those_sharing_a_fifth_of_their_rarer_
 
 @settings(max_examples=100, deadline=None, database=None, derandomize=True)
 @given(
-    st.lists(st.frozensets(st.integers(-30, 30), max_size=20), min_size=2, max_size=30),
+    st.lists(st.frozensets(st.integers(0, 60), max_size=20), min_size=2, max_size=30),
     st.lists(st.lists(st.integers(0, 29), max_size=30), min_size=1, max_size=6),
 )
 def test_pairs_compared_with_the_last_call_s_sorted_shingles_carried_are_those_found_afresh(
     sets: list[frozenset[int]], steps: list[list[int]]
 ) -> None:
     # Each step a corpus of some of the same objects (serve keeps its records), in any order, some of them new.
-    made = [Shingles(array("q", sorted(values)).tobytes(), None) for values in sets]
+    made = [Shingles(array("I", sorted(values)).tobytes(), index % 2 == 0) for index, values in enumerate(sets)]
     for step, chosen in enumerate(steps):
         kept = [made[index % len(made)] for index in dict.fromkeys(chosen)]
         if step % 2:  # and a copy: an equal object that is not the same one
-            kept = [Shingles(item.sampled, None) if index % 3 == 0 else item for index, item in enumerate(kept)]
+            kept = [Shingles(item.hashes, item.complete) if index % 3 == 0 else item for index, item in enumerate(kept)]
         assert _sharing_enough(kept, carry=True) == _sharing_enough(list(kept))
         _sharing_enough(kept, carry=True)  # the plain call let the carried ones go: carried again from this step
 
 
 def test_a_shingle_in_more_documents_than_the_cut_is_no_evidence() -> None:
-    common = Shingles(array("q", range(20)).tobytes(), None)
+    common = Shingles(array("I", range(20)).tobytes(), False)
     assert len(_sharing_enough([common] * _DUPLICATE_DF)) == _DUPLICATE_DF * (_DUPLICATE_DF - 1) // 2
     assert _sharing_enough([common] * (_DUPLICATE_DF + 1)) == []

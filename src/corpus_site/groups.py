@@ -692,13 +692,17 @@ _CJK_PAIR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{
 
 
 def shingles(document: Document) -> frozenset[int]:
-    """Hashes of every run of five words (two CJK characters making a word), case and accents folded."""
+    """32-bit hashes of every run of five words (two CJK characters making a word), case and accents folded."""
     words = _CJK_PAIR.findall(fold(" ".join(block.text for block in document.blocks)))
     codes = list(map(_word_code, words))
     if len(codes) < _SHINGLE:
-        return frozenset({hash(tuple(codes))}) if codes else frozenset()
-    # Tuples of ints hash the same in every run (only str and bytes hashing is salted per process).
-    return frozenset(map(hash, zip(*(codes[i:] for i in range(_SHINGLE)), strict=False)))
+        return frozenset({hash(tuple(codes)) & _LOW_32}) if codes else frozenset()
+    # Tuples of ints hash the same in every run (only str and bytes hashing is salted per process). Two texts of a
+    # few hundred shingles each share a 32-bit hash by chance about once in 30,000 pairs: no threshold notices it.
+    return frozenset(hash(run) & _LOW_32 for run in zip(*(codes[i:] for i in range(_SHINGLE)), strict=False))
+
+
+_LOW_32 = 0xFFFFFFFF
 
 
 @lru_cache(maxsize=1 << 16)
@@ -711,15 +715,17 @@ def shingle_traits(document: Document) -> Shingles | None:
     found = shingles(document)
     if len(found) < _MIN_SHINGLES:
         return None
-    return Shingles(_packed(h for h in found if h % _SAMPLE == 0), _packed(found) if len(found) < _FULL_BELOW else None)
+    complete = len(found) < _FULL_BELOW
+    return Shingles(_packed(found if complete else (h for h in found if h % _SAMPLE == 0)), complete)
 
 
 def _packed(hashes: Iterable[int]) -> bytes:
-    return array("q", sorted(hashes)).tobytes()
+    return array("I", sorted(hashes)).tobytes()
 
 
-def _unpacked(packed: bytes) -> frozenset[int]:
-    return frozenset(memoryview(packed).cast("q"))
+def _sampled(item: Shingles) -> frozenset[int]:
+    hashes = memoryview(item.hashes).cast("I")
+    return frozenset(h for h in hashes if h % _SAMPLE == 0) if item.complete else frozenset(hashes)
 
 
 def _shingles_of(document: Document) -> Shingles | None:
@@ -785,10 +791,14 @@ def _sorted_shingles(kept: Sequence[Shingles]) -> tuple[Any, Any, Any]:
     order, so _sharing_enough puts each pair as (smaller, larger)."""
     import numpy as np
 
-    sizes = np.fromiter((len(item.sampled) // 8 for item in kept), dtype=np.int64, count=len(kept))
-    shingled = np.frombuffer(b"".join(item.sampled for item in kept), dtype=np.int64)
+    lengths = np.fromiter((len(item.hashes) // 4 for item in kept), dtype=np.int64, count=len(kept))
+    shingled = np.frombuffer(b"".join(item.hashes for item in kept), dtype=np.uint32)
+    owners = np.repeat(np.arange(len(kept), dtype=np.int64), lengths)
+    complete = np.fromiter((item.complete for item in kept), dtype=bool, count=len(kept))
+    sampled = ~complete[owners] | (shingled % _SAMPLE == 0)
+    shingled, owners = shingled[sampled], owners[sampled]
     order = np.argsort(shingled)
-    return shingled[order], np.repeat(np.arange(len(kept), dtype=np.int64), sizes)[order], sizes
+    return shingled[order], owners[order], np.bincount(owners, minlength=len(kept))
 
 
 class _SortedShingles:
@@ -851,8 +861,10 @@ _SORTED = _SortedShingles()
 
 
 def _near_duplicates(a: Shingles, b: Shingles) -> bool:
-    both = (a.every, b.every) if a.every is not None and b.every is not None else (a.sampled, b.sampled)
-    left, right = map(_unpacked, both)
+    if a.complete and b.complete:
+        left, right = (frozenset(memoryview(item.hashes).cast("I")) for item in (a, b))
+    else:
+        left, right = _sampled(a), _sampled(b)
     if not left or not right:
         return False
     common = len(left & right)

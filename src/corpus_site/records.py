@@ -73,14 +73,15 @@ class Anchor(_Record):
 
 @dataclass(frozen=True, slots=True)
 class Shingles(_Record):
-    """A document's word 5-grams, hashed, for finding near-duplicates.
+    """A document's word 5-grams, hashed to 32 bits, for finding near-duplicates.
 
-    The hashes are packed as sorted native 64-bit integers (array "q"): a tenth of the memory of a
-    set of Python ints, which matters with 10,000 documents held at once.
+    The hashes are packed as sorted native unsigned 32-bit integers (array "I"): a twentieth of the memory of a
+    set of Python ints, which matters with 10,000 documents held at once. A small document keeps all of them, and
+    its sampled ones are those among them; a large one keeps only the sampled ones.
     """
 
-    sampled: bytes  # the hashes that are 0 modulo a fixed sample rate
-    every: bytes | None  # all of them, for small documents
+    hashes: bytes
+    complete: bool  # all the hashes, not only those that are 0 modulo the sample rate
 
 
 @dataclass(frozen=True, slots=True)
