@@ -1045,7 +1045,8 @@ def test_corpus_json_entries_are_encoded_again_only_for_documents_that_changed(t
     seeds = write_files(
         tmp_path / "seeds", {name: f"---\ntranslation_key: hours\n---\n\n{text}\n" for name, text in texts.items()}
     )
-    build(seeds, out, cache_dir=cache, isolate=False)
+    resident: dict[str, Loaded] = {}  # builds that keep their records, as serve's do, keep the entries too
+    build(seeds, out, cache_dir=cache, isolate=False, resident=resident)
     group = load_json(out)["documents"][0]["group"]
     assert group and len(group["members"]) == 3
     (seeds / "he.txt").write_text(f"{HE}\n", encoding="utf-8")
@@ -1053,7 +1054,7 @@ def test_corpus_json_entries_are_encoded_again_only_for_documents_that_changed(t
     (seeds / "fr.md").unlink()  # the group loses a member: its two other entries change
     encoded, exports = [], []
     for _ in ("fr.md gone, he.txt new", "fr.md back"):
-        build(seeds, out, cache_dir=cache, isolate=False, search_index=False)
+        build(seeds, out, cache_dir=cache, isolate=False, search_index=False, resident=resident)
         encoded.append(render_module._ENTRIES.encoded)
         exports.append([(out / name).read_bytes() for name in ("corpus.json", "corpus.jsonl")])
         (seeds / "fr.md").write_bytes(fr)
@@ -1066,6 +1067,8 @@ def test_corpus_json_entries_are_encoded_again_only_for_documents_that_changed(t
         assert [(tmp_path / "plain" / name).read_bytes() for name in ("corpus.json", "corpus.jsonl")] == exports[
             1 - removed
         ]
+    build(seeds, out, cache_dir=cache, isolate=False, search_index=False)  # keeps no records: holds no entries
+    assert render_module._ENTRIES._last == {}
 
 
 def test_a_process_keeps_its_templates_from_one_build_to_the_next_until_a_file_beside_them_changes(

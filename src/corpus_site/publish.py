@@ -169,6 +169,6 @@ def robots(base_url: str) -> bytes:
     return f"User-agent: *\nAllow: /\nSitemap: {absolute(base_url, 'sitemap.xml')}\n".encode()
 
 
-def corpus_jsonl(entries: Iterable[str]) -> bytes:
+def corpus_jsonl(entries: Iterable[bytes]) -> bytes:
     """One JSON document per line: the same encoded entries as corpus.json, for streaming tools."""
-    return "".join(entry + "\n" for entry in entries).encode()
+    return b"".join(piece for entry in entries for piece in (entry, b"\n"))

@@ -198,11 +198,12 @@ def export_files(site: Site, env: Environment, base_url: str | None) -> Iterator
     """The machine-readable exports and feeds: no page reads them, so serve puts them in after the pages."""
     memo: PageMemo | None = getattr(env, "corpus_site_memo", None)
     # Each document's entry is encoded once, for both files.
-    entries = _ENTRIES.entries(site, memo.document_key if memo else lambda document: None)
+    carry = bool(memo and memo.carry)
+    entries = _ENTRIES.entries(site, memo.document_key if memo else lambda document: None, carry=carry)
     yield "corpus.json", corpus_json(site, entries)
     yield "corpus.jsonl", publish.corpus_jsonl(entries)
     del entries
-    yield from publish.feed_files(site, base_url, carry=bool(memo and memo.carry)).items()
+    yield from publish.feed_files(site, base_url, carry=carry).items()
     yield "alignments.jsonl", alignments_jsonl(site.alignments)
     yield "alignments.tmx", tmx(site.alignments)
     if base_url:
@@ -338,24 +339,24 @@ def _render(template: Template, shared: Mapping[str, Any], own: Mapping[str, Any
     return page if isinstance(page, KeptFile) else page.encode()
 
 
-def corpus_json(site: Site, entries: list[str]) -> bytes:
+def corpus_json(site: Site, entries: list[bytes]) -> bytes:
     """The machine-readable export other tools (and the tests) read; `entries` are the documents' encoded entries."""
-    skipped = [_json({"source": item.source, "reason": item.reason}) for item in site.corpus.skipped]
+    skipped = [_json({"source": item.source, "reason": item.reason}).encode() for item in site.corpus.skipped]
     # One document or skipped file per line: as easy to read and diff as indented JSON, and written by json's C
-    # encoder (indenting makes json fall back to Python, five times slower for 10,000 documents).
-    return (
-        f'{{"generator": {_json(f"corpus-site {__version__}")},\n'
-        f'"documents": [{_json_lines(entries)}],\n'
-        f'"skipped": [{_json_lines(skipped)}]}}\n'
-    ).encode()
+    # encoder (indenting makes json fall back to Python, five times slower for 10,000 documents). Joined as UTF-8:
+    # one emoji makes a whole str four bytes a character, and this file runs to megabytes.
+    head = f'{{"generator": {_json(f"corpus-site {__version__}")},\n"documents": ['.encode()
+    return b"".join([head, *_json_lines(entries), b'],\n"skipped": [', *_json_lines(skipped), b"]}\n"])
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _json_lines(items: list[str]) -> str:
-    return "".join(("\n" if i == 0 else ",\n") + item for i, item in enumerate(items)) + ("\n" if items else "")
+def _json_lines(items: list[bytes]) -> list[bytes]:
+    """The pieces of `items` one to a line, comma-separated, as a JSON array's inside."""
+    pieces = [piece for i, item in enumerate(items) for piece in (b",\n" if i else b"\n", item)]
+    return [*pieces, b"\n"] if items else []
 
 
 class EncodedEntries:
@@ -369,8 +370,9 @@ class EncodedEntries:
         self._last: dict[str, tuple[str, str]] = {}  # seed key → the document's own part, before and after
         self.encoded = 0  # documents whose own part the last call encoded
 
-    def entries(self, site: Site, key_of: Callable[[Document], str | None]) -> list[str]:
-        """Each document's entry, encoded, in the site's order."""
+    def entries(self, site: Site, key_of: Callable[[Document], str | None], *, carry: bool) -> list[bytes]:
+        """Each document's entry, encoded as JSON in UTF-8, in the site's order. With `carry` (serve) each one's own
+        part is kept for the next call; a build that carries nothing lets them go."""
         group_of = site.group_of()
         kept: dict[str, tuple[str, str]] = {}
         result = []
@@ -382,9 +384,9 @@ class EncodedEntries:
                 if own is None:
                     own = _own_parts(document)
                     self.encoded += 1
-                if key:
+                if key and carry:
                     kept[key] = own
-                result.append(_joined(own, group_of.get(document.id), site.duplicates.get(document.id, ())))
+                result.append(_joined(own, group_of.get(document.id), site.duplicates.get(document.id, ())).encode())
             self._last = kept
         return result
 
