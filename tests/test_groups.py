@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from corpus_site import groups as groups_module
 from corpus_site.groups import (
     _DUPLICATE_DF,
+    _FULL_BELOW,
     _SAMPLE,
     THRESHOLD,
+    _near_duplicates,
     _sharing_enough,
     anchors,
     explicit_problems,
@@ -23,6 +25,8 @@ from corpus_site.groups import (
     find_groups,
     members_by_document,
     pair_evidence,
+    shingle_traits,
+    shingles,
     split_sentences,
 )
 from corpus_site.loader import load_corpus
@@ -462,14 +466,12 @@ UNRELATED_FR = (
 
 
 @settings(max_examples=200, deadline=None, database=None, derandomize=True)  # the same examples each run
-@given(st.lists(st.tuples(st.frozensets(st.integers(0, 80), max_size=30), st.booleans()), max_size=40))
+@given(st.lists(st.frozensets(st.integers(0, 80), max_size=30), max_size=40))
 def test_pairs_compared_for_duplicates_are_those_sharing_a_fifth_of_their_rarer_sampled_shingles(
-    items: list[tuple[frozenset[int], bool]],
+    sets: list[frozenset[int]],
 ) -> None:
     # The rule as plainly as it can be said: a shingle in 2.._DUPLICATE_DF documents counts for each pair of them.
-    # A document that keeps all its shingles (complete) is sampled here, at the hashes that are 0 modulo _SAMPLE.
-    kept = [Shingles(array("I", sorted(values)).tobytes(), complete) for values, complete in items]
-    sets = [frozenset(v for v in values if v % _SAMPLE == 0) if complete else values for values, complete in items]
+    kept = [Shingles(array("I", sorted(values)).tobytes(), None) for values in sets]
     documents_with = Counter(value for values in sets for value in values)
     expected = []
     for i, j in combinations(range(len(sets)), 2):
@@ -488,16 +490,34 @@ def test_pairs_compared_with_the_last_call_s_sorted_shingles_carried_are_those_f
     sets: list[frozenset[int]], steps: list[list[int]]
 ) -> None:
     # Each step a corpus of some of the same objects (serve keeps its records), in any order, some of them new.
-    made = [Shingles(array("I", sorted(values)).tobytes(), index % 2 == 0) for index, values in enumerate(sets)]
+    made = [Shingles(array("I", sorted(values)).tobytes(), None) for values in sets]
     for step, chosen in enumerate(steps):
         kept = [made[index % len(made)] for index in dict.fromkeys(chosen)]
         if step % 2:  # and a copy: an equal object that is not the same one
-            kept = [Shingles(item.hashes, item.complete) if index % 3 == 0 else item for index, item in enumerate(kept)]
+            kept = [Shingles(item.sampled, None) if index % 3 == 0 else item for index, item in enumerate(kept)]
         assert _sharing_enough(kept, carry=True) == _sharing_enough(list(kept))
         _sharing_enough(kept, carry=True)  # the plain call let the carried ones go: carried again from this step
 
 
 def test_a_shingle_in_more_documents_than_the_cut_is_no_evidence() -> None:
-    common = Shingles(array("I", range(20)).tobytes(), False)
+    common = Shingles(array("I", range(20)).tobytes(), None)
     assert len(_sharing_enough([common] * _DUPLICATE_DF)) == _DUPLICATE_DF * (_DUPLICATE_DF - 1) // 2
     assert _sharing_enough([common] * (_DUPLICATE_DF + 1)) == []
+
+
+def test_two_small_documents_are_compared_on_all_their_shingles_and_a_large_one_on_its_sample() -> None:
+    small = []
+    for document in load_corpus(SEEDS).documents:
+        traits, found = shingle_traits(document), shingles(document)
+        assert traits
+        sampled = frozenset(memoryview(traits.sampled).cast("I"))
+        assert sampled == {value for value in found if value % _SAMPLE == 0}
+        small.append(len(found) < _FULL_BELOW)
+        assert (traits.rest is not None) == small[-1]  # a small document keeps the others too
+        if traits.rest is not None:
+            assert sampled | frozenset(memoryview(traits.rest).cast("I")) == found
+    assert sorted(small) == [False, False, False, False, True]
+    a = Shingles(array("I", [0, 4]).tobytes(), array("I", [1, 2, 3, 5, 6]).tobytes())
+    b = Shingles(array("I", [8, 12]).tobytes(), a.rest)
+    assert _near_duplicates(a, b)  # 5 shingles of 9 in common
+    assert not _near_duplicates(a, Shingles(b.sampled, None))  # none of the sample in common

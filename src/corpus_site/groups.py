@@ -697,8 +697,8 @@ def shingles(document: Document) -> frozenset[int]:
     codes = list(map(_word_code, words))
     if len(codes) < _SHINGLE:
         return frozenset({hash(tuple(codes)) & _LOW_32}) if codes else frozenset()
-    # Tuples of ints hash the same in every run (only str and bytes hashing is salted per process). Two texts of a
-    # few hundred shingles each share a 32-bit hash by chance about once in 30,000 pairs: no threshold notices it.
+    # Tuples of ints hash the same in every run (only str and bytes hashing is salted per process). Two small texts
+    # (under _FULL_BELOW shingles) share a 32-bit hash by chance less than once in 25,000 pairs: no threshold notices.
     return frozenset(hash(run) & _LOW_32 for run in zip(*(codes[i:] for i in range(_SHINGLE)), strict=False))
 
 
@@ -715,17 +715,17 @@ def shingle_traits(document: Document) -> Shingles | None:
     found = shingles(document)
     if len(found) < _MIN_SHINGLES:
         return None
-    complete = len(found) < _FULL_BELOW
-    return Shingles(_packed(found if complete else (h for h in found if h % _SAMPLE == 0)), complete)
+    sampled = [h for h in found if h % _SAMPLE == 0]
+    rest = _packed(h for h in found if h % _SAMPLE) if len(found) < _FULL_BELOW else None
+    return Shingles(_packed(sampled), rest)
 
 
 def _packed(hashes: Iterable[int]) -> bytes:
     return array("I", sorted(hashes)).tobytes()
 
 
-def _sampled(item: Shingles) -> frozenset[int]:
-    hashes = memoryview(item.hashes).cast("I")
-    return frozenset(h for h in hashes if h % _SAMPLE == 0) if item.complete else frozenset(hashes)
+def _unpacked(packed: bytes) -> frozenset[int]:
+    return frozenset(memoryview(packed).cast("I"))
 
 
 def _shingles_of(document: Document) -> Shingles | None:
@@ -791,14 +791,10 @@ def _sorted_shingles(kept: Sequence[Shingles]) -> tuple[Any, Any, Any]:
     order, so _sharing_enough puts each pair as (smaller, larger)."""
     import numpy as np
 
-    lengths = np.fromiter((len(item.hashes) // 4 for item in kept), dtype=np.int64, count=len(kept))
-    shingled = np.frombuffer(b"".join(item.hashes for item in kept), dtype=np.uint32)
-    owners = np.repeat(np.arange(len(kept), dtype=np.int64), lengths)
-    complete = np.fromiter((item.complete for item in kept), dtype=bool, count=len(kept))
-    sampled = ~complete[owners] | (shingled % _SAMPLE == 0)
-    shingled, owners = shingled[sampled], owners[sampled]
+    sizes = np.fromiter((len(item.sampled) // 4 for item in kept), dtype=np.int64, count=len(kept))
+    shingled = np.frombuffer(b"".join(item.sampled for item in kept), dtype=np.uint32)
     order = np.argsort(shingled)
-    return shingled[order], owners[order], np.bincount(owners, minlength=len(kept))
+    return shingled[order], np.repeat(np.arange(len(kept), dtype=np.int64), sizes)[order], sizes
 
 
 class _SortedShingles:
@@ -861,10 +857,9 @@ _SORTED = _SortedShingles()
 
 
 def _near_duplicates(a: Shingles, b: Shingles) -> bool:
-    if a.complete and b.complete:
-        left, right = (frozenset(memoryview(item.hashes).cast("I")) for item in (a, b))
-    else:
-        left, right = _sampled(a), _sampled(b)
+    left, right = map(_unpacked, (a.sampled, b.sampled))
+    if a.rest is not None and b.rest is not None:  # two small documents: compared on all their shingles
+        left, right = left | _unpacked(a.rest), right | _unpacked(b.rest)
     if not left or not right:
         return False
     common = len(left & right)

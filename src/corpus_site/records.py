@@ -76,12 +76,11 @@ class Shingles(_Record):
     """A document's word 5-grams, hashed to 32 bits, for finding near-duplicates.
 
     The hashes are packed as sorted native unsigned 32-bit integers (array "I"): a twentieth of the memory of a
-    set of Python ints, which matters with 10,000 documents held at once. A small document keeps all of them, and
-    its sampled ones are those among them; a large one keeps only the sampled ones.
+    set of Python ints, which matters with 10,000 documents held at once.
     """
 
-    hashes: bytes
-    complete: bool  # all the hashes, not only those that are 0 modulo the sample rate
+    sampled: bytes  # the hashes that are 0 modulo a fixed sample rate
+    rest: bytes | None  # the others, for small documents; None for a large one, compared on its sample
 
 
 @dataclass(frozen=True, slots=True)
