@@ -68,24 +68,28 @@ def test_words_counted_again_after_documents_came_and_went_are_those_counted_afr
     # Serve's next builds: the same document objects, some gone, one in twice (two seeds with one record could be).
     fewer, twice = documents[1:], (*documents[2:], documents[-1])
     counts, counted = WordCounts(), []
-    counts.count(lists_of(documents))
+    counts.count(lists_of(documents), carry=True)
     for changed in (fewer, documents, twice, fewer):
-        counted_on = counts.count(lists_of(changed))
+        counted_on = counts.count(lists_of(changed), carry=True)
         counted.append(counts.counted)
-        afresh = WordCounts().count(lists_of(changed))
+        afresh = WordCounts().count(lists_of(changed), carry=False)
         assert afresh and {lang: dict(words) for lang, words in counted_on.items()} == {
             lang: dict(words) for lang, words in afresh.items()
         }  # as dicts: a Counter equals one without its zero counts, which charts would show
     assert counted == [1, 1, 3, 2]  # only the lists that came or went
 
 
-def test_words_counted_ahead_are_not_counted_again_by_the_charts(tmp_path: Path) -> None:
+def test_words_counted_ahead_are_not_counted_again_by_the_next_site_that_carries_them(tmp_path: Path) -> None:
     seeds = seeds_with_a_duplicate_and_mojibake(tmp_path / "seeds")
-    site = build_site(load_corpus(seeds, lambda found: map(load_analysed, found)))
-    count_ahead(site.documents[1:])  # serve, once it has read its records back
-    counted = charts(site)  # its first rebuild, with one more document
+    corpus = load_corpus(seeds, lambda found: map(load_analysed, found))
+    documents = sorted(corpus.documents, key=lambda document: document.source)
+    count_ahead(documents[1:])  # serve, once it has read its records back
+    site = build_site(corpus, carry=True)  # its first rebuild, with one more document
     assert overview._COUNTS.counted == 1
-    assert counted == charts(site) and overview._COUNTS.counted == 0
+    assert build_site(corpus, carry=True).words == site.words and overview._COUNTS.counted == 0
+    afresh = build_site(corpus)  # a build that carries nothing counts them all, and keeps none of them
+    assert afresh.words == site.words and charts(afresh) == charts(site)
+    assert overview._COUNTS.counted == len(documents) and not overview._COUNTS._lists
 
 
 def lists_of(documents: tuple[Document, ...]) -> list[Words]:

@@ -9,11 +9,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from html import escape
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
 from corpus_site.records import Document
-from corpus_site.site import Site
+
+if TYPE_CHECKING:  # site.py counts the words with this module's word_counts
+    from corpus_site.site import Site
 
 _URLISH = re.compile(r"\S+://\S+|www\.\S+|\S+@\S+|@\w+|#\w+")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
@@ -71,7 +74,7 @@ def document_words(document: Document) -> tuple[tuple[str, str], ...]:
 def charts(site: Site) -> tuple[Chart, ...]:
     """The overview's charts: languages, time, and frequent words per language."""
     result = [_language_chart(site), _time_chart(site)]
-    counts = _COUNTS.count([_words_of(document) for document in site.documents])
+    counts = site.words
     for language in site.languages:
         top = sorted(counts.get(language.code, Counter()).items(), key=lambda item: (-item[1], item[0]))[:TOP_WORDS]
         if top:
@@ -95,10 +98,16 @@ def _words_of(document: Document) -> Words:
     return document.features.words if document.features else document_words(document)
 
 
+def word_counts(documents: Iterable[Document], *, carry: bool = False) -> dict[str, Counter[str]]:
+    """Content words counted by language over `documents`, for the charts. With `carry` (serve) each document's words
+    are kept for the next call, which counts only those of documents that came or went."""
+    return _COUNTS.count([_words_of(document) for document in documents], carry=carry)
+
+
 def count_ahead(documents: Iterable[Document]) -> None:
-    """Count the documents' words now, so that charts() over nearly the same documents (the same objects) counts
+    """Count the documents' words now, so that word_counts over nearly the same documents (the same objects) counts
     only those that came or went: serve does this while it waits, rather than on the first save (0.3 s at 10,000)."""
-    _COUNTS.count([_words_of(document) for document in documents])
+    word_counts(documents, carry=True)
 
 
 class WordCounts:
@@ -113,10 +122,13 @@ class WordCounts:
         self._counts: dict[str, Counter[str]] = {}
         self.counted = 0  # word lists counted in (or out) by the last call
 
-    def count(self, lists: Sequence[Words]) -> dict[str, Counter[str]]:
-        """The counts over `lists`: a fresh dictionary, which the next call does not change."""
+    def count(self, lists: Sequence[Words], *, carry: bool) -> dict[str, Counter[str]]:
+        """The counts over `lists`: a fresh dictionary, which the next call does not change. Without `carry` the lists
+        are counted afresh and none is kept (10,000 documents' words are 19 MB)."""
         uses = Counter(map(id, lists))
         with self._lock:
+            if not carry:
+                self._lists, self._uses, self._counts = {}, Counter(), {}
             came = uses - self._uses
             gone = self._uses - uses
             if came.total() + gone.total() > len(lists) // 2:  # counting them all is then as quick
@@ -127,8 +139,12 @@ class WordCounts:
                 _add(self._counts, self._lists[key], -times)
             for key, times in came.items():
                 _add(self._counts, lists_by_id[key], times)
+            counts = self._counts
+            if not carry:
+                self._counts = {}
+                return {lang: counter for lang, counter in counts.items() if counter}
             self._lists, self._uses = lists_by_id, uses
-            return {lang: counter.copy() for lang, counter in self._counts.items() if counter}
+            return {lang: counter.copy() for lang, counter in counts.items() if counter}
 
 
 def _add(counts: dict[str, Counter[str]], words: Words, times: int) -> None:

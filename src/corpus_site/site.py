@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from corpus_site.align import Alignment, align_group
 from corpus_site.groups import Group, find_duplicates, find_groups, members_by_document
 from corpus_site.langtag import UNDETERMINED, text_direction
+from corpus_site.overview import word_counts
 from corpus_site.records import Corpus, Document
 
 # Each language's own name, so a reader finds theirs without knowing English.
@@ -68,6 +70,7 @@ class Site:
     groups: tuple[Group, ...] = ()
     duplicates: dict[str, tuple[str, ...]] = field(default_factory=dict)
     alignments: tuple[Alignment, ...] = ()
+    words: dict[str, Counter[str]] = field(default_factory=dict)  # content words by language, for the overview
 
     def by_id(self) -> dict[str, Document]:
         return {document.id: document for document in self.documents}
@@ -151,6 +154,7 @@ def build_site(corpus: Corpus, *, carry: bool = False) -> Site:
         groups=groups,
         duplicates=find_duplicates(documents, carry=carry),
         alignments=tuple(item for group in groups for item in align_group(group, by_id)),
+        words=word_counts(documents, carry=carry),
     )
 
 
