@@ -1071,6 +1071,26 @@ def test_corpus_json_entries_are_encoded_again_only_for_documents_that_changed(t
     assert render_module._ENTRIES._last == {}
 
 
+def test_a_build_that_keeps_no_records_renders_them_without_their_features_and_makes_the_same_site(
+    tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    featured: list[bool] = []  # whether the documents rendered carried their features, for each build
+    site_pages = render_module._site_pages
+
+    def spying(site: Any, *rest: Any) -> Any:
+        featured.append(any(document.features is not None for document in site.documents))
+        return site_pages(site, *rest)
+
+    monkeypatch.setattr(render_module, "_site_pages", spying)
+    resident: dict[str, Loaded] = {}
+    # The second one is serve's: it keeps its records, features and all, for the next build.
+    for out, keeps in ((tmp_path / "site", None), (tmp_path / "kept", resident)):
+        build(seeds, out, cache_dir=tmp_path / f"{out.name}-cache", isolate=False, search_index=False, resident=keeps)
+    assert featured == [False, True]
+    assert all(loaded.document and loaded.document.features for loaded in resident.values())
+    assert snapshot(tmp_path / "site") == snapshot(tmp_path / "kept")
+
+
 def test_a_process_keeps_its_templates_from_one_build_to_the_next_until_a_file_beside_them_changes(
     tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

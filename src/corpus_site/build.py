@@ -32,6 +32,7 @@ from corpus_site.cache import (
     unchanged_site,
 )
 from corpus_site.child import ChildDied, can_fork, give_back_freed_memory, run_in_child
+from corpus_site.features import let_go_of_features
 from corpus_site.groups import explicit_problems, profile_ahead
 from corpus_site.langtag import detect_ahead
 from corpus_site.loader import Loaded, discover, load_found
@@ -479,6 +480,8 @@ def _render(
     timings = [("load", time.perf_counter() - started)]
     carry = inputs.resident is not None  # only a build that keeps its records keeps what the next build can reuse
     site, health = _structure(corpus, carry=carry)
+    if not carry:
+        let_go_of_features(site.documents)
     corpus = site.corpus
     env = _environment(_template_dirs(templates), memoised=bool(inputs.cache_folder))
     # Pages whose inputs did not change come back from the output folder instead of being rendered.
