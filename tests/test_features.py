@@ -12,10 +12,11 @@ import pytest
 from corpus_site import overview, report
 from corpus_site.build import build
 from corpus_site.cache import default_cache_dir, open_cache
-from corpus_site.features import load_analysed
+from corpus_site.features import load_analysed, with_features
+from corpus_site.groups import anchors
 from corpus_site.loader import discover, load_corpus
 from corpus_site.overview import WordCounts, Words, charts, count_ahead
-from corpus_site.records import Document
+from corpus_site.records import Anchors, Document
 from corpus_site.report import ShortLineCounts, health, short_lines
 from corpus_site.site import build_site
 from helpers import SEEDS
@@ -47,6 +48,18 @@ def test_the_analyses_find_the_same_from_features_as_from_the_texts(tmp_path: Pa
     assert found == health(from_texts)
     assert dict(found.counts())["Suspected mojibake"] == 1
     assert dict(found.counts())["Near-duplicates"] == 2
+
+
+def test_packed_anchors_unpack_to_the_anchors_found_in_the_text() -> None:
+    documents = load_corpus(SEEDS).documents
+    found = [anchors(document) for document in documents]
+    assert all(found) and any(not anchor.token.isascii() for tokens in found for anchor in tokens)
+    for document, tokens in zip(documents, found, strict=True):
+        packed = Anchors.packed(tokens)
+        assert packed.unpacked() == tokens
+        features = with_features(document).features
+        assert features and features.anchors == packed
+    assert Anchors.packed(()).unpacked() == ()
 
 
 def test_documents_from_the_cache_carry_their_features(tmp_path: Path) -> None:

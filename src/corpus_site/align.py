@@ -97,7 +97,7 @@ def align_group(group: Group, documents: Mapping[str, Document]) -> tuple[Alignm
 
 
 def _names(document: Document) -> frozenset[str]:
-    found = document.features.anchors if document.features else anchors(document)
+    found = document.features.anchors.unpacked() if document.features else anchors(document)
     return frozenset(anchor.token for anchor in found if anchor.token.startswith("w:"))
 
 

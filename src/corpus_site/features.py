@@ -14,7 +14,7 @@ from dataclasses import replace
 from corpus_site.groups import shingle_traits, translation_traits
 from corpus_site.loader import Loaded, SeedFile, load_seed
 from corpus_site.overview import document_words
-from corpus_site.records import Document, Features
+from corpus_site.records import Anchors, Document, Features
 from corpus_site.report import mojibake_blocks, short_lines
 
 
@@ -30,7 +30,7 @@ def with_features(document: Document) -> Document:
     """The document carrying its Features (they are left out of its equality)."""
     anchors, length, sentences, paragraphs = translation_traits(document)
     features = Features(
-        anchors=anchors,
+        anchors=Anchors.packed(anchors),
         length=length,
         sentences=sentences,
         paragraphs=paragraphs,

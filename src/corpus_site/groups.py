@@ -351,7 +351,9 @@ def translation_traits(document: Document) -> tuple[tuple[Anchor, ...], float, i
 def _profile(document: Document) -> _Profile:
     known = document.features
     found, length, sentences, paragraphs = (
-        (known.anchors, known.length, known.sentences, known.paragraphs) if known else translation_traits(document)
+        (known.anchors.unpacked(), known.length, known.sentences, known.paragraphs)
+        if known
+        else translation_traits(document)
     )
     return _Profile(
         id=document.id,

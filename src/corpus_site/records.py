@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +74,29 @@ class Anchor(_Record):
 
 
 @dataclass(frozen=True, slots=True)
+class Anchors(_Record):
+    """A document's anchors in reading order, packed: with its token and two floats an Anchor takes about 180 bytes,
+    and 10,000 documents carry 110,000 of them from loading to the translation groups."""
+
+    tokens: str  # joined by newlines: no token holds whitespace (every pattern that finds one stops at it)
+    places: bytes  # each one's position and weight in turn, as native doubles (array "d")
+
+    @classmethod
+    def packed(cls, anchors: Sequence[Anchor]) -> Anchors:
+        places = array("d", [value for anchor in anchors for value in (anchor.position, anchor.weight)])
+        return cls("\n".join(anchor.token for anchor in anchors), places.tobytes())
+
+    def unpacked(self) -> tuple[Anchor, ...]:
+        if not self.tokens:
+            return ()
+        places = memoryview(self.places).cast("d")
+        return tuple(
+            Anchor(token, places[2 * index], places[2 * index + 1])
+            for index, token in enumerate(self.tokens.split("\n"))
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Shingles(_Record):
     """A document's word 5-grams, hashed to 32 bits, for finding near-duplicates.
 
@@ -91,7 +116,7 @@ class Features(_Record):
     these instead of reading every text again: each field belongs to the module named beside it.
     """
 
-    anchors: tuple[Anchor, ...]  # groups: translation anchors in reading order
+    anchors: Anchors  # groups: translation anchors in reading order
     length: float  # groups: weight of the prose
     sentences: int  # groups
     paragraphs: int  # groups
