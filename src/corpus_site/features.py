@@ -44,7 +44,7 @@ def with_features(document: Document) -> Document:
 
 def let_go_of_features(documents: Iterable[Document]) -> None:
     """Drop the documents' Features once the site's structure and health report are made: nothing later reads them,
-    and at 10,000 documents rendering then has their 60 MB. For a build that keeps no records (not serve's)."""
+    and at 10,000 documents rendering then has their 45 MB. For a build that keeps no records (not serve's)."""
     for document in documents:
         # Records are frozen so that no stage changes what another reads. Features are derived from the other fields
         # and left out of equality, and any reader that finds none works them out from the text: dropping them

@@ -100,7 +100,7 @@ class Anchors(_Record):
 class Shingles(_Record):
     """A document's word 5-grams, hashed to 32 bits, for finding near-duplicates.
 
-    The hashes are packed as sorted native unsigned 32-bit integers (array "I"): a twentieth of the memory of a
+    The hashes are packed as sorted native unsigned 32-bit integers (array "I"): under a tenth of the memory of a
     set of Python ints, which matters with 10,000 documents held at once.
     """
 
