@@ -128,12 +128,14 @@ class StagedSite:
         writer knows unchanged are linked unread). In place they are not even looked at: the ledger keeps those the
         file system then says are unchanged (ledger_now). At 10,000 documents, serve's pages go in 0.17 s sooner
         beside 14,000 such files."""
+
+        def unwritten(path: str) -> bool:
+            return wanted(path) and path not in self.names
+
         if self.in_place:  # into a set: no need to sort them
-            self.left.update(
-                path for path in self._old_files(wanted) if path in self.previous and path not in self.names
-            )
+            self.left.update(path for path in self._old_files(unwritten) if path in self.previous)
             return
-        for name in self.old_files(lambda path: wanted(path) and path not in self.names):
+        for name in self.old_files(unwritten):
             digest, path = self.known_digest(name), self.out / name
             self.add(name, KeptFile(digest, path.read_bytes) if digest is not None else path.read_bytes())
 
