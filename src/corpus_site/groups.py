@@ -683,6 +683,7 @@ def pair_evidence(documents: Sequence[Document], *, every_pair: bool = False) ->
 # Near-duplicates: one text scraped twice, whatever its boilerplate.
 
 _SHINGLE = 5  # words (a CJK run counts a word per two characters) per shingle
+_LOW_32 = 0xFFFFFFFF  # shingles are hashed to 32 bits
 _SAMPLE = 4  # shingles whose hash is 0 mod this index the corpus and compare large documents
 _FULL_BELOW = 400  # documents with fewer shingles than this are compared on all of them
 _MIN_SHINGLES = 12  # shorter texts are too short to call duplicates
@@ -702,9 +703,6 @@ def shingles(document: Document) -> frozenset[int]:
     # Tuples of ints hash the same in every run (only str and bytes hashing is salted per process). Two small texts
     # (under _FULL_BELOW shingles) share a 32-bit hash by chance less than once in 25,000 pairs: no threshold notices.
     return frozenset(hash(run) & _LOW_32 for run in zip(*(codes[i:] for i in range(_SHINGLE)), strict=False))
-
-
-_LOW_32 = 0xFFFFFFFF
 
 
 @lru_cache(maxsize=1 << 16)
