@@ -184,6 +184,16 @@ def test_noncharacters_are_removed():
     assert decoded("a\ufffeb\uffffc\U0010ffffd".encode("utf-8", "surrogatepass")) == "abcd"
 
 
+def test_the_quick_look_for_control_characters_misses_none_the_removal_removes():
+    from corpus_site.decode import _CONTROL, _MAYBE_CONTROL
+
+    removed = [chr(point) for point in range(0x110000) if _CONTROL.match(chr(point))]
+    assert len(removed) == 9 + 18 + 33 + 32 + 2 * 17  # C0, C1 but line ends and tab; U+FDD0-FDEF; two per plane
+    assert all(_MAYBE_CONTROL.match(char) for char in removed)
+    # Emoji (planes 1 below U+1FFFE) do not send a text the slow way.
+    assert not _MAYBE_CONTROL.search("🙂🎉\U0001f9ff")
+
+
 # --- refusals ---------------------------------------------------------------------------------------------------
 
 PNG = bytes.fromhex(

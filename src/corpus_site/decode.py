@@ -14,6 +14,9 @@ _CONTROL = re.compile(
     + "".join(f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0x10000, 0x110000, 0x10000))
     + "]"
 )
+# Every character of _CONTROL, and the planes above U+1FFFE in one range: sre tests a class of one range per
+# character quickly, but the 32 astral noncharacters one by one (116 µs instead of 10 µs for a 3 KB text).
+_MAYBE_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff\U0001fffe-\U0010ffff]")
 _LINE_ENDS = re.compile("\r\n?|[\x0b\x0c\x85\u2028]")
 # Bytes that mark binary data: C0 controls but tab, line ends, form feed and escape (ANSI colours).
 _BINARY_BYTES = bytes([*range(0, 9), *range(14, 27), *range(28, 32)])
@@ -241,7 +244,7 @@ def _reads_as_western(text: str) -> bool:
 
 
 def _remove_controls(text: str, warnings: list[tuple[str, int | None]]) -> tuple[str, int]:
-    first = _CONTROL.search(text)
+    first = _CONTROL.search(text) if _MAYBE_CONTROL.search(text) else None
     if first is None:
         return text, 0
     line = text.count("\n", 0, first.start()) + 1
