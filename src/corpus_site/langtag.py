@@ -288,10 +288,15 @@ def main_script(text: str) -> str:
 
 def _script(cleaned: str) -> tuple[str, Counter[str], int]:
     """(main script or "", letters per script, weight with CJK characters counted as words)."""
-    counts: Counter[str] = Counter()
-    for ch, n in Counter(cleaned).items():  # counted per distinct character: a block repeats its letters
-        if kind := _kind(ch):
-            counts[kind] += n
+    if cleaned.isascii():  # voting characters are letters and marks, and ASCII's are all Latin letters
+        letters = len(cleaned) - cleaned.count(" ")
+        counts = Counter({"Latin": letters} if letters else {})
+    else:
+        found: dict[str, int] = {}
+        for ch, n in Counter(cleaned).items():  # counted per distinct character: a block repeats its letters
+            if kind := _kind(ch):
+                found[kind] = found.get(kind, 0) + n
+        counts = Counter(found)
     cjk = counts["Han"] + counts["Kana"] + counts["Hangul"]
     weight = sum(counts.values()) + (_CJK_WEIGHT - 1) * cjk
     if weight < _SCRIPTLESS:
