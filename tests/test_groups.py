@@ -407,6 +407,20 @@ def test_split_sentences(text: str, expected: list[str]) -> None:
     assert split_sentences(text) == expected
 
 
+# Characters around every mark a sentence may end on: Greek letters before ';', quotes and spaces after marks.
+_SENTENCE_PIECES = st.sampled_from(
+    list("aZ1 \n.!?…;;\u037e\u061f\u06d4\u0964\u0965。！？\"'”’»)]」』）αω") + ["Dr", "e.g"]
+)
+
+
+@given(st.lists(_SENTENCE_PIECES, max_size=60).map("".join))
+@settings(max_examples=500)
+def test_sentence_marks_found_from_their_first_character_are_the_terminator_pattern_s_matches(text: str) -> None:
+    from corpus_site.groups import _TERMINATOR, _terminators
+
+    assert [match.span() for match in _terminators(text)] == [match.span() for match in _TERMINATOR.finditer(text)]
+
+
 def test_a_rebuild_reuses_unchanged_documents_and_sees_changed_ones(tmp_path: Path) -> None:
     documents = write(tmp_path / "a", PAIR_FOR_REUSE)
     first_groups, first_duplicates = find_groups(documents), find_duplicates(documents)
