@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from langdetect.detector import Detector
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 
@@ -379,3 +381,10 @@ def test_agreeing_first_trials_decide_long_samples_and_short_ones_keep_their_spr
     assert [found[0][0] for found in early[: len(long)]] == [found[0][0] for found in every[: len(long)]]
     assert early[len(long) :] == every[len(long) :]  # short samples are not cut short
     assert any(len(found) > 1 for found in early[len(long) :])
+
+
+@given(st.lists(st.sampled_from([*"ab éЖ中\u0301 \t\n\u00a0\u2003\u3000.,1@_#", "www.", "://"])).map("".join))
+@settings(max_examples=300)
+def test_a_block_s_voting_characters_are_its_letters_and_marks_between_single_spaces(text: str) -> None:
+    voting = "".join(ch if langtag._kind(ch) is not None else " " for ch in langtag._NOISE.sub(" ", text))
+    assert langtag._clean.__wrapped__(text) == re.sub(r"\s+", " ", voting).strip()

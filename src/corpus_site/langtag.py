@@ -91,7 +91,6 @@ _NOISE = re.compile(
 )
 # Every match of _NOISE holds one of these; most prose holds none, and this one pass is a fifth of _NOISE's.
 _NOISE_HINT = re.compile(r"[0-9_@#]|://|www\.|[A-Za-z0-9-]\.[a-z]")
-_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,10 +260,11 @@ _OF_SCRIPT = {script: _OfScript(script) for script in _LANGS}
 @lru_cache(maxsize=_MEMO)  # tag_blocks and language_shares see the same texts, one after the other
 def _clean(text: str) -> str:
     """The voting characters of `text`: letters and their marks, everything else a single space."""
-    # translate runs in C and asks _Voting only about characters it has not seen yet.
+    # translate runs in C and asks _Voting only about characters it has not seen yet. What it leaves is letters,
+    # marks and plain spaces, so split and join collapse the spaces (three times quicker than a pattern).
     if _NOISE_HINT.search(text):
         text = _NOISE.sub(" ", text)
-    return _SPACES.sub(" ", text.translate(_VOTING)).strip()
+    return " ".join(text.translate(_VOTING).split())
 
 
 @lru_cache(maxsize=8192)
