@@ -9,14 +9,15 @@ from dataclasses import dataclass
 
 # Characters that have no place in text: C0/C1 controls but tab and newline, and Unicode noncharacters
 # (the HTML checker rejects them). Line-end characters are turned into "\n" before this runs.
+_BMP_CONTROLS = "\x00-\x08\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff"
 _CONTROL = re.compile(
-    "[\x00-\x08\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff"
+    f"[{_BMP_CONTROLS}"
     + "".join(f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0x10000, 0x110000, 0x10000))
     + "]"
 )
 # Every character of _CONTROL, and the planes above U+1FFFE in one range: sre tests a class of one range per
 # character quickly, but the 32 astral noncharacters one by one (116 µs instead of 10 µs for a 3 KB text).
-_MAYBE_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff\U0001fffe-\U0010ffff]")
+_MAYBE_CONTROL = re.compile(f"[{_BMP_CONTROLS}\U0001fffe-\U0010ffff]")
 _LINE_ENDS = re.compile("\r\n?|[\x0b\x0c\x85\u2028]")
 # Bytes that mark binary data: C0 controls but tab, line ends, form feed and escape (ANSI colours).
 _BINARY_BYTES = bytes([*range(0, 9), *range(14, 27), *range(28, 32)])
