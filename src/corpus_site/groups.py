@@ -220,15 +220,18 @@ _ABBREVIATIONS = frozenset(
     dept est inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec mme mlle mm me z.b u.a d.h usw bzw
     ggf evtl vgl str a.c d.c p.ex ex av pág págs núm art arts cap tel г гг т.е т.д т.п др им ул стр см рис""".split()  # noqa: SIM905
 )
+_REPEATED_ENDS = ".!?…"  # marks that may come several at once ("?!", "...")
+_SINGLE_ENDS = "\u037e\u061f\u06d4\u0964\u0965"  # Greek and Arabic question marks, Urdu full stop, dandas
+_CJK_ENDS = "。！？"
 _TERMINATOR = re.compile(
-    r"""(?:[.!?…]+|(?<=[\u0370-\u03ff\u1f00-\u1fff]);|[\u037e\u061f\u06d4\u0964\u0965])["'”’»)\]」』]*(?=\s)"""
-    r"""|[。！？]+[」』”’)）]*"""
+    rf"""(?:[{_REPEATED_ENDS}]+|(?<=[\u0370-\u03ff\u1f00-\u1fff]);|[{_SINGLE_ENDS}])["'”’»)\]」』]*(?=\s)"""
+    rf"""|[{_CJK_ENDS}]+[」』”’)）]*"""
     r"""|\n"""
 )
 # The first character of every match of _TERMINATOR. sre scans for a pattern that opens on one class quickly, but
 # tries each of _TERMINATOR's alternatives at every position: finding these first and matching only there finds the
 # same marks six times sooner.
-_TERMINATOR_START = re.compile("[.!?…;\u037e\u061f\u06d4\u0964\u0965。！？\n]")
+_TERMINATOR_START = re.compile(f"[{_REPEATED_ENDS};{_SINGLE_ENDS}{_CJK_ENDS}\n]")
 
 
 def split_sentences(text: str) -> list[str]:
