@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib.util
 import json
 import os
@@ -36,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 # Twelve sentences per language, written for this benchmark; a paragraph is three to five of them
 # in a shuffled order, so paragraphs rarely repeat and language detection cannot lean on a memo.
@@ -300,10 +302,14 @@ def same_memory(pid: int, other: int) -> bool:
     """Whether two processes run in one address space (False where that cannot be asked)."""
     if _KCMP is None:
         return False
+    return bool(_libc().syscall(_KCMP, pid, other, _KCMP_VM, 0, 0) == 0)
+
+
+@functools.cache  # opened once, not on each of the sampler's calls beside the build it measures
+def _libc() -> Any:
     import ctypes  # only here: the rest of the benchmark runs anywhere
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    return bool(libc.syscall(_KCMP, pid, other, _KCMP_VM, 0, 0) == 0)
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _tree(pid: int) -> list[int]:
