@@ -388,3 +388,27 @@ def test_agreeing_first_trials_decide_long_samples_and_short_ones_keep_their_spr
 def test_a_block_s_voting_characters_are_its_letters_and_marks_between_single_spaces(text: str) -> None:
     voting = "".join(ch if langtag._kind(ch) is not None else " " for ch in langtag._NOISE.sub(" ", text))
     assert langtag._clean.__wrapped__(text) == re.sub(r"\s+", " ", voting).strip()
+
+
+def test_every_voting_character_up_to_the_last_one_looked_at_for_all_latin_is_a_latin_letter() -> None:
+    voting = [chr(point) for point in range(ord(langtag._LATIN_TO) + 1) if langtag._kind(chr(point)) is not None]
+    assert voting and all(langtag._kind(ch) == "Latin" for ch in voting)
+    assert langtag._kind(chr(ord(langtag._LATIN_TO) + 1)) != "Latin"  # the range ends there
+
+
+# Words of Latin letters (ASCII and not), of marks and of other scripts, around the sample's length.
+_WORDS = st.sampled_from(["ab", "é", "çõ", "x", "Ж", "中", "a\u0301", "ɐ", "ṡ"])
+
+
+@given(st.lists(_WORDS, min_size=80, max_size=200).map(" ".join))
+@settings(max_examples=300)
+def test_a_latin_block_s_sample_is_what_translating_it_to_its_script_leaves(cleaned: str) -> None:
+    judged = langtag._before_detection.__wrapped__(cleaned)
+    if isinstance(judged, langtag._Pending) and judged.script == "Latin":
+        head = cleaned[: 4 * langtag._SAMPLE].translate(langtag._OF_SCRIPT["Latin"])
+        assert judged.sample == " ".join(head.split())[: langtag._SAMPLE]
+
+
+def test_a_latin_sample_ending_in_a_space_before_another_script_only_loses_the_space() -> None:
+    cleaned = "a" * (langtag._SAMPLE - 1) + " " + "中" * 50
+    assert langtag._before_detection.__wrapped__(cleaned).sample == "a" * (langtag._SAMPLE - 1)  # type: ignore[union-attr]

@@ -78,6 +78,9 @@ _RANGES = sorted([
     (0x4E00, 0x9FFF, "Han"), (0xF900, 0xFAFF, "Han"), (0x20000, 0x323AF, "Han"),
 ])  # fmt: skip
 _STARTS = [start for start, _, _ in _RANGES]
+# The first range starts at "A" and no character below it votes, so a block of voting characters none of which lies
+# past this one is all Latin letters: its letters are counted, and its sample taken, without looking at each.
+_LATIN_TO = chr(_RANGES[0][1])
 
 # Things that are not prose and fool langdetect (a lone "@jdoe_92" reads as Dutch at p = 0.99999).
 _NOISE = re.compile(
@@ -286,9 +289,14 @@ def main_script(text: str) -> str:
     return _script(_clean(text))[0]
 
 
+def _all_latin(cleaned: str) -> bool:
+    """Whether voting characters (see _clean) are all Latin letters, going by the highest of them."""
+    return cleaned.isascii() or max(cleaned) <= _LATIN_TO
+
+
 def _script(cleaned: str) -> tuple[str, Counter[str], int]:
     """(main script or "", letters per script, weight with CJK characters counted as words)."""
-    if cleaned.isascii():  # voting characters are letters and marks, and ASCII's are all Latin letters
+    if _all_latin(cleaned):
         letters = len(cleaned) - cleaned.count(" ")
         counts = Counter({"Latin": letters} if letters else {})
     else:
@@ -353,6 +361,10 @@ def _before_detection(cleaned: str) -> _Judgement | _Pending:
     if preferred and not confident:  # too few letters to tell the script's languages apart
         return _Judgement(preferred, script, weight, False)
     # Only the main script's letters go to langdetect: a Chinese name must not sway an English verdict.
+    if script == "Latin" and _all_latin(cleaned[: _SAMPLE + 1]):
+        # What the translation below would leave: the character past the sample shows that a space ending the sample
+        # is followed by a letter, which the join keeps it for.
+        return _Pending(cleaned[:_SAMPLE], script, weight, confident)
     sample = " ".join(cleaned[: 4 * _SAMPLE].translate(_OF_SCRIPT[script]).split())
     return _Pending(sample[:_SAMPLE], script, weight, confident)
 
