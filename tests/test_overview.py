@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup, Tag
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from playwright.sync_api import Browser
 
 from corpus_site.build import build
@@ -248,3 +250,26 @@ def test_mojibake_check_agrees_with_ftfy() -> None:
     texts = plain + broken + edges + [f"{'plain text ' * 20}{edge}{' more' * 30}" for edge in edges]
     assert any(is_bad(text) for text in texts)
     assert [is_mojibake(text) for text in texts] == [is_bad(text) for text in texts]
+
+
+def test_every_character_but_the_dotted_capital_i_lowers_to_one_of_the_same_kind_for_words() -> None:
+    from corpus_site.overview import _WORD
+
+    def kind(text: str) -> tuple[bool, bool]:
+        return bool(_WORD.fullmatch(text)), text in "'’"
+
+    changed = [
+        chr(point) for point in range(0x110000) if not 0xD800 <= point < 0xE000 and chr(point).lower() != chr(point)
+    ]
+    odd = [ch for ch in changed if len(ch.lower()) != 1 or kind(ch) != kind(ch.lower())]
+    assert odd == ["\u0130"]  # İ; Σ lowers to one character, but which one depends on what follows
+
+
+@given(st.lists(st.sampled_from(["ΑΣ", "Σ", ".", "Β", "İstanbul", "l'", "’", "Œuvre", "STRASSE", " ", "1", "_", "ǅ"])))
+@settings(max_examples=400)
+def test_content_words_are_the_words_found_then_each_lowered(pieces: list[str]) -> None:
+    from corpus_site.overview import _ELISION, _WORD, content_words, stopwords
+
+    text = "".join(pieces)
+    words = [_ELISION.sub("", word.lower()) for word in _WORD.findall(text)]
+    assert content_words(text, "fr") == [word for word in words if len(word) > 2 and word not in stopwords("fr")]

@@ -54,12 +54,18 @@ def content_words(text: str, lang: str) -> list[str]:
     stop = stopwords(lang)
     if lang.split("-")[0] in _CJK_LANGS:
         pairs = [run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
-        return [pair for pair in pairs if pair not in stop and not any(char in stop for char in pair)]
-    # Only a word holding an apostrophe can lose an elided article.
-    words = [
-        _ELISION.sub("", word) if "'" in word or "’" in word else word for word in map(str.lower, _WORD.findall(text))
-    ]
+        return [pair for pair in pairs if pair not in stop and pair[0] not in stop and pair[1] not in stop]
+    words = _WORD.findall(text.lower()) if _lowers_word_by_word(text) else list(map(str.lower, _WORD.findall(text)))
+    if "'" in text or "’" in text:  # only a word holding an apostrophe can lose an elided article
+        words = [_ELISION.sub("", word) if "'" in word or "’" in word else word for word in words]
     return [word for word in words if len(word) > 2 and word not in stop]
+
+
+def _lowers_word_by_word(text: str) -> bool:
+    """Whether `text` in lower case holds its words in lower case, where _WORD finds them in `text`. Every character
+    but two lowers to one character that _WORD takes or leaves as it did the original: İ becomes two characters, and
+    Σ becomes σ or ς by what follows it, which may lie beyond the word."""
+    return "\u0130" not in text and "\u03a3" not in text
 
 
 def document_words(document: Document) -> tuple[tuple[str, str], ...]:
