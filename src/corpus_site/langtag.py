@@ -81,6 +81,7 @@ _STARTS = [start for start, _, _ in _RANGES]
 # The first range starts at "A" and no character below it votes, so a block of voting characters none of which lies
 # past this one is all Latin letters: its letters are counted, and its sample taken, without looking at each.
 _LATIN_TO = chr(_RANGES[0][1])
+_PAST_LATIN = re.compile(f"[^\\x00-{_LATIN_TO}]")
 
 # Things that are not prose and fool langdetect (a lone "@jdoe_92" reads as Dutch at p = 0.99999).
 _NOISE = re.compile(
@@ -290,8 +291,8 @@ def main_script(text: str) -> str:
 
 
 def _all_latin(cleaned: str) -> bool:
-    """Whether voting characters (see _clean) are all Latin letters, going by the highest of them."""
-    return cleaned.isascii() or max(cleaned) <= _LATIN_TO
+    """Whether voting characters (see _clean) are all Latin letters: none lies past _LATIN_TO."""
+    return cleaned.isascii() or not _PAST_LATIN.search(cleaned)
 
 
 def _script(cleaned: str) -> tuple[str, Counter[str], int]:
