@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import signal
@@ -28,7 +29,7 @@ from corpus_site.build import BuildError, build
 from corpus_site.cache import CACHE_DIR_NAME, LoadCache, code_fingerprint, default_cache_dir, open_cache, seed_key
 from corpus_site.loader import discover, load_corpus
 from corpus_site.workers import loading
-from helpers import load_json
+from helpers import ROOT, load_json
 
 EN = "The library opens at nine in the morning and closes late on Fridays, when the reading room is busy."
 PT = "A biblioteca abre às nove da manhã e fecha tarde às sextas-feiras, quando a sala de leitura está cheia."
@@ -296,7 +297,7 @@ def test_the_key_covers_version_code_options_and_every_field_of_the_seed(tmp_pat
     key = seed_key(seed)
     assert key == seed_key(seed)
     assert seed_key(seed, options="lang=pt") != key
-    assert {"loader", "langtag", "decode", "markup", "records"} <= cache_module._modules_loading_uses()
+    assert {"loader", "langtag", "decode", "markup", "records"} <= cache_module._modules_loading_uses().keys()
     monkeypatch.setattr(cache_module, "__version__", "999.0")
     code_fingerprint.cache_clear()
     try:
@@ -984,3 +985,46 @@ def test_a_page_keyed_from_the_shared_mapping_and_its_own_values_gets_the_key_of
     assert sky == whole and not set(sky) & set(first)
     assert keys(sea, [{**pages[0], "x": 9}])[0] == keys({"motto": "sea"}, [{**pages[0], "x": 9}])[1]
     assert keys({"motto": "sea"}, [{**pages[0], "motto": "own"}])[0] == keys({"motto": "own"}, [pages[0]])[0]
+
+
+def _imports_parsed(source: str) -> list[str]:
+    """Our modules that `source` imports, as Python's parser reads its import statements."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level == 1 or module == "corpus_site":
+                found.extend(alias.name for alias in node.names)
+                if node.level == 1 and module:
+                    found.append(module.split(".")[0])
+            elif module.startswith("corpus_site."):
+                found.append(module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found.extend(a.name.split(".")[1] for a in node.names if a.name.startswith("corpus_site."))
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "src" / "corpus_site").glob("*.py")), ids=lambda path: path.name)
+def test_the_modules_a_module_imports_are_those_python_s_parser_finds(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    assert sorted(cache_module.modules_imported(source)) == sorted(_imports_parsed(source))
+
+
+def test_every_form_of_import_of_ours_is_found() -> None:
+    source = """
+import os, corpus_site.decode as decoding
+from corpus_site import (
+    langtag,  # a comment
+    records as r,
+)
+def f():
+    from corpus_site.markup import x
+    from . import dates
+    from .groups import y
+    from .. import nothing
+from corpus_site import __version__  # not a module: no file of that name
+"""
+    assert sorted(cache_module.modules_imported(source)) == sorted(_imports_parsed(source))
+    assert {"decode", "langtag", "records", "markup", "dates", "groups", "y"} <= set(
+        cache_module.modules_imported(source)
+    )
