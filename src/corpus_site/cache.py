@@ -250,7 +250,12 @@ def seed_key(seed: SeedFile, options: str = "", digest_of: FileDigest = file_dig
 
 def _paths_of(seed: SeedFile) -> list[Path]:
     """The files a seed names, in the order of its fields: itself, its sidecar, any other file the loader reads."""
-    return [value for field in dataclasses.fields(seed) if isinstance(value := getattr(seed, field.name), Path)]
+    return [value for name in _SEED_FIELDS if isinstance(value := getattr(seed, name), Path)]
+
+
+# SeedFile's fields in order, looked up once: dataclasses.fields() builds its tuple on every call, two per seed in a
+# build's keys (30 ms of a warm rebuild's 0.6 s at 10,000 seeds).
+_SEED_FIELDS = tuple(field.name for field in dataclasses.fields(SeedFile))
 
 
 def _seen_now(name: str) -> str | None:
@@ -274,12 +279,12 @@ def _seed_key(code: str, seed: SeedFile, options: str, contents: tuple[bytes, ..
     digest = hashlib.sha256(code.encode())
     digest.update(b"\0options\0" + options.encode())
     files = iter(contents)
-    for field in dataclasses.fields(seed):
-        value = getattr(seed, field.name)
+    for name in _SEED_FIELDS:
+        value = getattr(seed, name)
         if isinstance(value, Path):
-            digest.update((b"\0bytes\0" if field.name == "path" else f"\0{field.name}\0".encode()) + next(files))
+            digest.update((b"\0bytes\0" if name == "path" else f"\0{name}\0".encode()) + next(files))
         else:
-            digest.update(f"\0{field.name}\0{value!r}".encode())
+            digest.update(f"\0{name}\0{value!r}".encode())
     return digest.hexdigest()
 
 
