@@ -254,7 +254,7 @@ def _paths_of(seed: SeedFile) -> list[Path]:
 
 
 # SeedFile's fields in order, looked up once: dataclasses.fields() builds its tuple on every call, two per seed in a
-# build's keys (30 ms of a warm rebuild's 0.6 s at 10,000 seeds).
+# build's keys (their paths: 10.6 ms for 10,000 seeds that way, 5.4 ms this way).
 _SEED_FIELDS = tuple(field.name for field in dataclasses.fields(SeedFile))
 
 
