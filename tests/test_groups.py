@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from array import array
 from collections import Counter
@@ -553,3 +554,29 @@ def test_a_run_whose_hash_sums_to_minus_one_hashes_as_python_hashes_it() -> None
 @pytest.mark.skipif(sys.hash_info.width != 64, reason="tuples hash otherwise on 32-bit builds")
 def test_shingles_are_hashed_as_arrays_on_a_64_bit_python() -> None:
     assert groups_module._tuple_hash_is_xxhash()
+
+
+def test_chunks_end_at_every_space_python_knows_but_the_no_break_ones() -> None:
+    breaks = re.compile(f"[{groups_module._BREAKS}]")
+    points = [chr(point) for point in range(0x110000)]
+    assert {ch for ch in points if breaks.match(ch)} == {ch for ch in points if ch.isspace()} - {"\u00a0", "\u202f"}
+
+
+_PROSE_PIECES = st.sampled_from(
+    ["The", "the", "Paris", "iPhone", "C3O", "10", "000", "3,5", "1.2.3", "\u00a0", "\u202f", " ", "\n", ".", ",",
+     ":", "(", "www.example.org/path", "a@b.com", "@jdoe", "#tag", "😀", "é", "l'Été", "—", "’", "x.y", "p.", "..."]
+)  # fmt: skip
+
+
+@given(st.lists(_PROSE_PIECES, max_size=14).map("".join))
+@settings(max_examples=500)
+def test_a_latin_block_s_anchor_chunks_hold_every_token_the_whole_text_holds(text: str) -> None:
+    chunks = [chunk.span() for chunk in groups_module._CANDIDATE.finditer(text)]
+    in_chunks = [match.span() for start, end in chunks for match in groups_module._MARKED.finditer(text, start, end)]
+    assert in_chunks == [match.span() for match in groups_module._MARKED.finditer(text)]
+
+
+def test_a_number_grouped_by_no_break_spaces_and_one_after_a_dot_are_anchors() -> None:
+    text = "Le prix est passé à 10\u00a0000 euros (p.\u00a012) et 2\u202f500 à Paris."
+    tokens = {token for token, *_ in groups_module._text_anchors(text, "fr")}
+    assert {"n:10000", "n:12", "n:2500", "w:paris"} <= tokens

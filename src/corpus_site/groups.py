@@ -50,9 +50,16 @@ _MARKED = re.compile(
     _TOKENS.replace("WORD", f"(?<![{_L}0-9])(?:[A-Z{_U}][{_L}0-9]*+|[^\\W\\d_A-Z{_U}]++[A-Z{_U}0-9][{_L}0-9]*+)"),
     re.VERBOSE,
 )
-# Whitespace-delimited chunks of Latin-script prose that can hold an anchor: a capital, digit, @, #, / or emoji,
-# or a dot inside (blender.org). Most words are none of these; the token pattern then runs on the rest only.
-_CANDIDATE = re.compile(rf"(?<!\S)[^\s\d.@#/A-Z{_U}{_EMOJI}]*+(?:[\d@#/A-Z{_U}{_EMOJI}]|\.(?=\w))\S*+")
+# What ends a chunk below: Python's \s but the no-break spaces (U+00A0, U+202F), which join a number's groups
+# ("10 000") and a title to a name.
+_BREAKS = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\u1680\u2000-\u200a\u2028\u2029\u205f\u3000"
+# Chunks of Latin-script prose between such spaces that can hold an anchor: a capital, digit, @, #, / or emoji, or a
+# dot inside (blender.org), perhaps after dots that are not ("p. 12"). Most words are none of these; the token pattern
+# then runs on the rest only, and finds there what it finds in the whole text.
+_CANDIDATE = re.compile(
+    rf"(?<![^{_BREAKS}])(?:[^{_BREAKS}\d.@#/A-Z{_U}{_EMOJI}]++|\.(?!\w))*+"
+    rf"(?:[\d@#/A-Z{_U}{_EMOJI}]|\.(?=\w))[^{_BREAKS}]*+"
+)
 _LATIN_RUNS = re.compile(f"[{_L}]+")
 _OTHER_RUNS = re.compile(rf"[^\W\d_{_L}]+")
 _CJK = re.compile(r"[\u1100-\u11ff\u3005-\u30ff\u3130-\u318f\u31f0-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]")
