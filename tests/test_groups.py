@@ -28,7 +28,6 @@ from corpus_site.groups import (
     members_by_document,
     pair_evidence,
     shingle_traits,
-    shingles,
     split_sentences,
 )
 from corpus_site.loader import load_corpus
@@ -524,7 +523,8 @@ def test_a_shingle_in_more_documents_than_the_cut_is_no_evidence() -> None:
 def test_two_small_documents_are_compared_on_all_their_shingles_and_a_large_one_on_its_sample() -> None:
     small = []
     for document in load_corpus(SEEDS).documents:
-        traits, found = shingle_traits(document), shingles(document)
+        traits = shingle_traits(document)
+        found = groups_module._shingles_of_codes(groups_module._word_codes(document))
         assert traits
         sampled = frozenset(memoryview(traits.sampled).cast("I"))
         assert sampled == {value for value in found if value % _SAMPLE == 0}

@@ -281,7 +281,7 @@ def _terminators(text: str) -> Iterator[re.Match[str]]:
 
 def _ends_sentence(text: str, start: int, match: re.Match[str], rest: str) -> bool:
     mark = match.group()
-    if mark[0] in "。！？":
+    if mark[0] in _CJK_ENDS:
         return True
     if rest[0].islower():  # "etc. and", "p. ex. le"
         return False
@@ -720,17 +720,14 @@ _DUPLICATE_DF = 20  # a sampled shingle in more documents than this is boilerpla
 _CJK_PAIR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{1,2}|[^\W_]+")
 
 
-def shingles(document: Document) -> frozenset[int]:
-    """32-bit hashes of every run of five words (two CJK characters making a word), case and accents folded."""
-    return _shingles_of_codes(_word_codes(document))
-
-
 def _word_codes(document: Document) -> list[int]:
+    """A CRC-32 per word of the document (two CJK characters making a word), case and accents folded."""
     words = _CJK_PAIR.findall(fold(" ".join(block.text for block in document.blocks)))
     return list(map(_word_code, words))
 
 
 def _shingles_of_codes(codes: Sequence[int]) -> frozenset[int]:
+    """32-bit hashes of every run of five word codes (of all of them, in a shorter text)."""
     if len(codes) < _SHINGLE:
         return frozenset({hash(tuple(codes)) & _LOW_32}) if codes else frozenset()
     # Tuples of ints hash the same in every run (only str and bytes hashing is salted per process). Two small texts
