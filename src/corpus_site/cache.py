@@ -148,7 +148,8 @@ def modules_imported(source: str) -> list[str]:
 
 def _imported_name(part: str) -> str:
     """The name that "name" or "name as other" imports ("" for none)."""
-    return part.split()[0] if part.split() else ""
+    words = part.split()
+    return words[0] if words else ""
 
 
 @cache
